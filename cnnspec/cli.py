@@ -1,0 +1,95 @@
+"""The command line: `cnnspec analyze FILE`. Catches CnnspecError, and nothing broader."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+
+from .errors import CnnspecError, format_diagnostic
+
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="cnnspec", description="Describe a CNN in lecture notation; get every layer's shape, parameters, "
+        "MACs, memory and receptive field without running it.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    analyze = commands.add_parser(
+        "analyze", help="print each layer's output shape, params, MACs, activations and receptive field",
+        description="Analyze a .cnn spec statically (PyTorch is not imported).")
+    analyze.add_argument("file", metavar="FILE", help="the .cnn spec, or - for standard input")
+    analyze.add_argument("--set", dest="variables", metavar="NAME=VALUE", action="append", default=[],
+                         help="give or override a variable of the spec (repeatable), e.g. --set N=3")
+    analyze.add_argument("--format", "-f", choices=("table", "json", "csv", "markdown"), default="table",
+                         help="output format (default: table)")
+    analyze.add_argument("--batch", "-b", type=_positive_int, default=1, metavar="B",
+                         help="batch size for the memory estimate (default: 1)")
+    analyze.add_argument("--dtype", choices=("float32", "float16", "bfloat16", "float64"), default="float32",
+                         help="element type for the memory estimate (default: float32)")
+    return parser
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _variables(assignments: list[str]) -> dict:
+    from .resolve import evaluate
+    from .syntax import parse_value
+
+    values = {}
+    for assignment in assignments:
+        match = re.fullmatch(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)", assignment, re.S)
+        if not match:
+            raise CnnspecError(f"--set expects NAME=VALUE, e.g. --set N=3, not {assignment!r}", path="--set")
+        name, text = match.groups()
+        values[name] = evaluate(parse_value(text, path=f"--set {name}"))
+    return values
+
+
+def _analyze(args) -> int:
+    from . import analyze, load, render
+
+    report = analyze(load(args.file), batch=args.batch, dtype=args.dtype, **_variables(args.variables))
+    out = sys.stdout
+    if args.format == "json":
+        out.write(report.to_json() + "\n")
+    elif args.format == "csv":
+        out.write(render.csv_text(report))
+        if report.warnings:
+            sys.stderr.write(render.warnings_text(report) + "\n")
+    elif args.format == "markdown":
+        out.write(render.markdown(report))
+    else:
+        from rich.console import Console
+
+        console = Console(file=out, highlight=False, width=None if out.isatty() else 160)
+        console.print(render.table(report))
+        if report.warnings:
+            out.write("\n" + render.warnings_text(report) + "\n")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        return _analyze(args)
+    except CnnspecError as error:
+        sys.stdout.flush()
+        sys.stderr.write("\n".join(format_diagnostic(d) for d in error.diagnostics) + "\n")
+        return EXIT_ERROR
+    except BrokenPipeError:  # `cnnspec analyze x.cnn | head`: the reader left, nothing to report
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

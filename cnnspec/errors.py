@@ -1,0 +1,130 @@
+"""Source positions, diagnostics, and the one exception family for everything a user can cause."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A spec's text and the name it is reported under (a path, `<stdin>`, `<string>`, `--set`)."""
+
+    path: str
+    text: str
+
+    def line_text(self, line: int) -> str:
+        lines = self.text.splitlines()
+        return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A stretch of source text: 1-based line and column of its start, 0-based offsets into the text."""
+
+    source: Source = field(repr=False, compare=False)
+    start: int
+    end: int
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @property
+    def text(self) -> str:
+        return self.source.text[self.start : self.end]
+
+    def to(self, other: Span) -> Span:
+        """The span from the start of this one to the end of `other`."""
+        return Span(self.source, self.start, other.end, self.line, self.column, other.end_line, other.end_column)
+
+
+def point_span(source: Source, offset: int) -> Span:
+    """A one-character span at `offset` (clamped to the text), for errors that have only a position."""
+    offset = max(0, min(offset, len(source.text)))
+    before = source.text[:offset]
+    line = before.count("\n") + 1
+    column = offset - (before.rfind("\n") + 1) + 1
+    return Span(source, offset, offset + 1, line, column, line, column + 1)
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    """One message about the spec, with where it applies (None when it concerns no line)."""
+
+    severity: str  # "error" | "warning" | "note"
+    message: str
+    span: Span | None = field(default=None, compare=False)
+    path: str | None = None
+
+    @property
+    def line(self) -> int | None:
+        return self.span.line if self.span else None
+
+    @property
+    def column(self) -> int | None:
+        return self.span.column if self.span else None
+
+
+class CnnspecError(Exception):
+    """Raised for anything a user can cause: bad syntax, bad values, shapes that do not fit, bad files.
+
+    Holds one or more diagnostics (a template with several missing values reports them all).
+    """
+
+    def __init__(self, message: str | None = None, span: Span | None = None, *, path: str | None = None,
+                 diagnostics: list[Diagnostic] | None = None):
+        if diagnostics is None:
+            if message is None:
+                raise TypeError("CnnspecError needs a message or diagnostics")
+            diagnostics = [Diagnostic("error", message, span, path)]
+        self.diagnostics: list[Diagnostic] = diagnostics
+        super().__init__(self.format())
+
+    @property
+    def message(self) -> str:
+        return self.diagnostics[0].message
+
+    @property
+    def span(self) -> Span | None:
+        return self.diagnostics[0].span
+
+    @property
+    def path(self) -> str | None:
+        first = self.diagnostics[0]
+        return first.span.source.path if first.span else first.path
+
+    @property
+    def line(self) -> int | None:
+        return self.diagnostics[0].line
+
+    @property
+    def column(self) -> int | None:
+        return self.diagnostics[0].column
+
+    def format(self) -> str:
+        return "\n".join(format_diagnostic(d) for d in self.diagnostics)
+
+
+def format_diagnostic(diagnostic: Diagnostic) -> str:
+    """`PATH:LINE:COLUMN: severity: MESSAGE`, then the source line and a caret under the offending text."""
+    span = diagnostic.span
+    if span is None:
+        prefix = f"{diagnostic.path}: " if diagnostic.path else "cnnspec: "
+        return f"{prefix}{diagnostic.severity}: {diagnostic.message}"
+    head = f"{span.source.path}:{span.line}:{span.column}: {diagnostic.severity}: {diagnostic.message}"
+    line = span.source.line_text(span.line).expandtabs(1)
+    if not line.strip():
+        return head
+    width = max(1, (span.end_column - span.column) if span.end_line == span.line else len(line) - span.column + 1)
+    width = min(width, max(1, len(line) - span.column + 1))
+    caret = " " * (span.column - 1) + "^" + "~" * (width - 1)
+    return f"{head}\n    {line}\n    {caret}"
+
+
+def suggest(name: str, candidates) -> str:
+    """`; did you mean `x`?` for the closest candidate, or nothing."""
+    import difflib
+
+    lowered = {c.lower(): c for c in candidates}
+    match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
+    return f"; did you mean `{lowered[match[0]]}`?" if match else ""

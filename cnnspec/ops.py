@@ -1,0 +1,577 @@
+"""The op registry: every layer kind, declared once.
+
+An entry holds the kind's names, its parameters (types, defaults, which one may be positional), a
+one-line description, and its rule: given the input shape and the arguments, the output shape, the
+parameter / buffer / MAC counts, and the window it applies for the receptive field. The grammar knows
+none of this; `resolve` binds arguments against the parameters declared here, and `analyze` runs the rules.
+Sizes follow PyTorch exactly (aten's conv and pooling shape functions).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from .errors import CnnspecError, Span, suggest
+from .words import join_words, plural, shape_text, value_text
+
+if TYPE_CHECKING:
+    from .ir import Layer
+
+SIZE_LIMIT = 100_000_000  # a larger single size is a typo, not a layer
+REQUIRED = object()
+
+# ------------------------------------------------------------------------------------- parameters
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One argument of a layer kind.
+
+    kind: "int" (a whole number), "ints" (a whole number or one per spatial axis), "padding" (ints, or
+    the words `same` / `valid`), "float", "floats", "bool", "word" (one of `choices`), "shape" (INPUT's sizes).
+    """
+
+    name: str
+    kind: str
+    doc: str
+    default: Any = None  # None: absent unless given; REQUIRED: must be given
+    aliases: tuple[str, ...] = ()
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+    def check(self, value, span: Span, written: str, resolver) -> Any:
+        """The value converted to this parameter's type, or MISSING after reporting why it is not one."""
+        from .resolve import MISSING, Word
+
+        where = f"`{self.name}` of {written}"
+        if isinstance(value, Word) and self.kind not in ("word", "padding"):
+            if value.lower() in ("same", "valid"):
+                resolver.error(f"{where} cannot be `{value}`; only padding can", span)
+            elif isinstance(value, Word) and value.span.text.startswith(("'", '"')):
+                resolver.error(f"{where} must be {self.expects()}, not the word {value_text(str(value))!r}", span)
+            else:
+                resolver.undefined(str(value), span)
+            return MISSING
+        checker = getattr(self, "_check_" + self.kind)
+        result = checker(value)
+        if isinstance(result, str):  # a reason the value does not fit
+            resolver.error(f"{where} {result}", span)
+            return MISSING
+        return result[0]
+
+    def expects(self) -> str:
+        return {
+            "int": "a whole number", "ints": "a whole number or a tuple of whole numbers",
+            "padding": "a whole number, a tuple of whole numbers, `same` or `valid`",
+            "float": "a number", "floats": "a number or a tuple of numbers", "bool": "true or false",
+            "word": "one of " + join_words([f"`{c}`" for c in self.choices], "or"),
+            "shape": "1 to 4 whole numbers",
+        }[self.kind]
+
+    def _wrong(self, value) -> str:
+        return f"must be {self.expects()}, not {_shown(value)}"
+
+    def _bounds(self, number) -> str | None:
+        if self.minimum is not None and number < self.minimum:
+            low = int(self.minimum) if float(self.minimum).is_integer() else self.minimum
+            return f"must be at least {low}, not {value_text(number)}"
+        if self.maximum is not None and number > self.maximum:
+            return f"must be at most {value_text(self.maximum)}, not {value_text(number)}"
+        if isinstance(number, int) and number > SIZE_LIMIT:
+            return f"is {number:,}, above the limit of {SIZE_LIMIT:,} for a size"
+        return None
+
+    def _check_int(self, value):
+        if isinstance(value, bool) or not isinstance(value, int):
+            return self._wrong(value)
+        return self._bounds(value) or (value,)
+
+    def _check_ints(self, value):
+        if isinstance(value, tuple):
+            if not value:
+                return self._wrong(value)
+            for item in value:
+                if isinstance(item, bool) or not isinstance(item, int):
+                    return self._wrong(value)
+                problem = self._bounds(item)
+                if problem:
+                    return problem
+            return (value,)
+        return self._check_int(value)
+
+    def _check_padding(self, value):
+        if isinstance(value, str):
+            word = value.lower()
+            if word in ("same", "valid"):
+                return (word,)
+            return f"must be {self.expects()}, not `{value}`{suggest(value, ['same', 'valid'])}"
+        return self._check_ints(value)
+
+    def _check_float(self, value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return self._wrong(value)
+        return self._bounds(value) or (float(value),)
+
+    def _check_floats(self, value):
+        if isinstance(value, tuple):
+            if not value:
+                return self._wrong(value)
+            checked = []
+            for item in value:
+                result = self._check_float(item)
+                if isinstance(result, str):
+                    return result
+                checked.append(result[0])
+            return (tuple(checked),)
+        return self._check_float(value)
+
+    def _check_bool(self, value):
+        if not isinstance(value, bool):
+            return self._wrong(value)
+        return (value,)
+
+    def _check_word(self, value):
+        if not isinstance(value, str):
+            return self._wrong(value)
+        word = value.lower().replace("_", "-")
+        if word not in self.choices:
+            return f"must be {self.expects()}, not `{value}`{suggest(word, self.choices)}"
+        return (word,)
+
+    def _check_shape(self, value):
+        if not 1 <= len(value) <= 4:
+            return (f"must be the channels then 0 to 3 spatial sizes (C, C×L, C×H×W or C×D×H×W), "
+                    f"not {len(value)} numbers")
+        for item in value:
+            if isinstance(item, bool) or not isinstance(item, int):
+                return f"must be whole numbers, not {_shown(item)}"
+            problem = self._bounds(item)
+            if problem:
+                return problem
+        return (value,)
+
+
+def _shown(value) -> str:
+    if isinstance(value, str):
+        return f"the word `{value}`"
+    return value_text(value)
+
+
+# ---------------------------------------------------------------------------------------- rules
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """What a layer does to the receptive field along each spatial axis: r += (kernel − 1)·jump, jump *= stride."""
+
+    kernel: tuple[int, ...]
+    stride: tuple[Fraction | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LayerResult:
+    shape: tuple[int, ...]
+    params: int = 0
+    buffers: int = 0
+    int64_buffers: int = 0  # of the buffers, those stored as int64 whatever the dtype (BatchNorm's step count)
+    macs: int = 0
+    window: Window | None = None  # None: the receptive field passes through unchanged
+    # The spatial extent that later "see-everything" layers (FC) cover; None: the output's own spatial size.
+    extent: tuple[int, ...] | None = None
+
+
+@dataclass
+class LayerContext:
+    """What a rule sees: the layer, its arguments with registry defaults filled in, and its input."""
+
+    layer: Layer
+    op: OpSpec
+    args: dict[str, Any]
+    shape: tuple[int, ...]
+    extent: tuple[int, ...]
+    warnings: list[tuple[str, Span]] = field(default_factory=list)
+
+    @property
+    def channels(self) -> int:
+        return self.shape[0]
+
+    @property
+    def spatial(self) -> tuple[int, ...]:
+        return self.shape[1:]
+
+    @property
+    def rank(self) -> int:
+        return len(self.shape) - 1
+
+    @property
+    def text(self) -> str:
+        return self.layer.text
+
+    def span(self, name: str | None = None) -> Span:
+        arg = self.layer.arg(name) if name else None
+        return arg.span if arg is not None and arg.span.source is self.layer.span.source else self.layer.span
+
+    def fail(self, message: str, arg: str | None = None) -> NoReturn:
+        raise CnnspecError(message, self.span(arg))
+
+    def warn(self, message: str, arg: str | None = None) -> None:
+        self.warnings.append((message, self.span(arg)))
+
+    def given(self, name: str) -> bool:
+        return self.args.get(name) is not None
+
+    def need_spatial(self) -> None:
+        if self.rank == 0:
+            self.fail(f"{self.text} needs an input with spatial axes (C×L, C×H×W or C×D×H×W), "
+                      f"but receives a vector of {self.shape[0]} features")
+
+    def per_axis(self, name: str) -> tuple:
+        """An argument as one value per spatial axis: an int is repeated, a tuple must match the rank."""
+        value = self.args[name]
+        if not isinstance(value, tuple):
+            return (value,) * self.rank
+        if len(value) != self.rank:
+            self.fail(f"`{name}={value_text(value)}` has {plural(len(value), 'value')} but the input of "
+                      f"{self.text} has {plural(self.rank, 'spatial axis', 'spatial axes')} ({shape_text(self.shape)})",
+                      name)
+        return value
+
+
+Rule = Callable[[LayerContext], LayerResult]
+
+
+@dataclass(frozen=True, slots=True)
+class OpSpec:
+    name: str  # canonical, lower case
+    doc: str
+    rule: Rule
+    params: tuple[Param, ...] = ()
+    positional: tuple[str, ...] = ()  # at most one name
+    variadic: str | None = None  # INPUT: all positional values go to this parameter
+    aliases: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # alias → preset arguments
+    example: str = ""
+    torch: str = ""  # the PyTorch equivalent, for the docs
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    def param_by_name(self, written: str) -> Param | None:
+        key = written.lower()
+        for p in self.params:
+            if key == p.name or key in p.aliases:
+                return p
+        return None
+
+    def argument_names(self) -> list[str]:
+        return [n for p in self.params for n in (p.name, *p.aliases)]
+
+
+# ------------------------------------------------------------------------------------ size rules
+
+
+def conv_output_size(size: int, kernel: int, stride: int, pad_before: int, pad_after: int, dilation: int) -> int:
+    """PyTorch's convolution output size along one axis (floor division)."""
+    return (size + pad_before + pad_after - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def pool_output_size(size: int, kernel: int, stride: int, pad: int, dilation: int, ceil_mode: bool) -> int:
+    """PyTorch's pooling output size (aten pooling_output_shape), including its ceil-mode rule that the
+    last window must start inside the input or the left padding."""
+    out = (size + 2 * pad - dilation * (kernel - 1) - 1 + (stride - 1 if ceil_mode else 0)) // stride + 1
+    if ceil_mode and (out - 1) * stride >= size + pad:
+        out -= 1
+    return out
+
+
+def same_padding(kernel: int, dilation: int) -> tuple[int, int]:
+    """How PyTorch splits `padding='same'`: the extra element of an odd total goes after."""
+    total = dilation * (kernel - 1)
+    return total // 2, total - total // 2
+
+
+_AXIS_NAMES = {1: ("element",), 2: ("row", "column"), 3: ("frame", "row", "column")}
+
+
+def _check_window_fits(ctx: LayerContext, kernel, dilation, pads, what: str) -> None:
+    effective = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    padded = tuple(n + a + b for n, (a, b) in zip(ctx.spatial, pads))
+    if all(p >= e for p, e in zip(padded, effective)):
+        return
+    message = f"{ctx.text}: input is {shape_text(ctx.shape)}"
+    if padded != ctx.spatial:
+        message += f", padded to {shape_text(padded)}"
+    message += f", smaller than the {shape_text(kernel)} {what}"
+    if effective != tuple(kernel):
+        message += f" (dilated to {shape_text(effective)})"
+    ctx.fail(message)
+
+
+def _warn_untiled(ctx: LayerContext, kernel, stride, dilation, pads) -> None:
+    """Warn when the last windows do not reach the end of the (padded) input, leaving rows unused."""
+    dropped = []
+    for axis, (n, k, s, d, (a, b)) in enumerate(zip(ctx.spatial, kernel, stride, dilation, pads)):
+        left_over = (n + a + b - (d * (k - 1) + 1)) % s
+        if left_over:
+            noun = _AXIS_NAMES[ctx.rank][axis]
+            dropped.append(plural(left_over, noun))
+    if dropped:
+        padded = tuple(n + a + b for n, (a, b) in zip(ctx.spatial, pads))
+        of = f"its {shape_text(padded)} padded input" if padded != ctx.spatial else f"its {shape_text(ctx.spatial)} input"
+        ctx.warn(f"{ctx.text}: stride {shape_text(stride)} does not tile {of}; the last "
+                 f"{join_words(dropped)} are never used")
+
+
+def _conv(ctx: LayerContext) -> LayerResult:
+    ctx.need_spatial()
+    out, groups, c_in = ctx.args["out"], ctx.args["g"], ctx.channels
+    kernel, stride, dilation = ctx.per_axis("k"), ctx.per_axis("s"), ctx.per_axis("d")
+    if ctx.given("in") and ctx.args["in"] != c_in:
+        ctx.fail(f"{ctx.text} expects {ctx.args['in']} input channels but receives {c_in} "
+                 f"(input {shape_text(ctx.shape)})", "in")
+    if c_in % groups:
+        ctx.fail(f"{ctx.text}: g={groups} does not divide the {c_in} input channels", "g")
+    if out % groups:
+        ctx.fail(f"{ctx.text}: g={groups} does not divide the {out} output channels", "g")
+    padding = ctx.args["p"]
+    if padding == "same":
+        if any(s != 1 for s in stride):
+            ctx.fail(f"{ctx.text}: `p=same` needs stride 1; PyTorch refuses 'same' padding with stride "
+                     f"{shape_text(stride)}", "p")
+        pads = tuple(same_padding(k, d) for k, d in zip(kernel, dilation))
+        uneven = [k for k, (a, b) in zip(kernel, pads) if a != b]
+        if uneven:
+            ctx.warn(f"{ctx.text}: `p=same` with the even kernel {shape_text(kernel)} pads one more after than "
+                     f"before (PyTorch puts the extra row or column at the end)", "p")
+    elif padding == "valid":
+        pads = ((0, 0),) * ctx.rank
+    else:
+        pads = tuple((p, p) for p in ctx.per_axis("p"))
+    _check_window_fits(ctx, kernel, dilation, pads, "kernel")
+    spatial = tuple(conv_output_size(n, k, s, a, b, d)
+                    for n, k, s, (a, b), d in zip(ctx.spatial, kernel, stride, pads, dilation))
+    _warn_untiled(ctx, kernel, stride, dilation, pads)
+    weights_per_output = (c_in // groups) * math.prod(kernel)
+    params = out * weights_per_output + (out if ctx.args["bias"] else 0)
+    macs = out * math.prod(spatial) * weights_per_output
+    window = Window(tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation)), stride)
+    return LayerResult((out, *spatial), params=params, macs=macs, window=window)
+
+
+def _pool(ctx: LayerContext, *, dilated: bool) -> LayerResult:
+    ctx.need_spatial()
+    kernel = ctx.per_axis("k")
+    stride = ctx.per_axis("s") if ctx.given("s") else kernel
+    padding = ctx.per_axis("p")
+    dilation = ctx.per_axis("d") if dilated else (1,) * ctx.rank
+    for k, p in zip(kernel, padding):
+        if p > k // 2:
+            ctx.fail(f"{ctx.text}: padding {shape_text(padding)} is more than half the {shape_text(kernel)} "
+                     f"window; PyTorch allows at most {shape_text(tuple(k // 2 for k in kernel))}", "p")
+    pads = tuple((p, p) for p in padding)
+    _check_window_fits(ctx, kernel, dilation, pads, "window")
+    ceil = ctx.args["ceil"]
+    spatial = tuple(pool_output_size(n, k, s, p, d, ceil)
+                    for n, k, s, p, d in zip(ctx.spatial, kernel, stride, padding, dilation))
+    if not ceil:
+        _warn_untiled(ctx, kernel, stride, dilation, pads)
+    window = Window(tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation)), stride)
+    return LayerResult((ctx.channels, *spatial), window=window)
+
+
+def _adaptive_window(size: int, out: int) -> tuple[int, Fraction]:
+    """The largest window of adaptive pooling (PyTorch's start = ⌊i·n/o⌋, end = ⌈(i+1)·n/o⌉) and its mean step."""
+    period = out // math.gcd(size, out)  # the window sizes repeat with this period
+    largest = max(-(-((i + 1) * size) // out) - (i * size) // out for i in range(min(period, 100_000)))
+    return largest, Fraction(size, out)
+
+
+def _adaptive_pool(ctx: LayerContext) -> LayerResult:
+    ctx.need_spatial()
+    spatial = ctx.per_axis("out")
+    windows = [_adaptive_window(n, o) for n, o in zip(ctx.spatial, spatial)]
+    window = Window(tuple(k for k, _ in windows), tuple(s for _, s in windows))
+    return LayerResult((ctx.channels, *spatial), window=window)
+
+
+def _fc(ctx: LayerContext) -> LayerResult:
+    features = math.prod(ctx.shape)
+    if ctx.given("in") and ctx.args["in"] != features:
+        receives = f"{features} = {shape_text(ctx.shape)}" if ctx.rank else f"{features}"
+        ctx.fail(f"{ctx.text} expects {ctx.args['in']} inputs but receives {receives}", "in")
+    if ctx.rank:
+        ctx.warn(f"{ctx.text}: its {shape_text(ctx.shape)} input is flattened to {features} features first; "
+                 f"write FLATTEN before it to say so")
+    out = ctx.args["out"]
+    params = features * out + (out if ctx.args["bias"] else 0)
+    # Every output sees the whole map the features came from.
+    window = Window(ctx.extent, (1,) * len(ctx.extent))
+    return LayerResult((out,), params=params, macs=features * out, window=window, extent=(1,) * len(ctx.extent))
+
+
+def _flatten(ctx: LayerContext) -> LayerResult:
+    return LayerResult((math.prod(ctx.shape),))
+
+
+def _same_shape(ctx: LayerContext) -> LayerResult:
+    return LayerResult(ctx.shape)
+
+
+def _batchnorm(ctx: LayerContext) -> LayerResult:
+    c = ctx.channels
+    return LayerResult(ctx.shape, params=2 * c, buffers=2 * c + 1, int64_buffers=1)  # mean, var, step count
+
+
+def _lrn(ctx: LayerContext) -> LayerResult:
+    ctx.need_spatial()
+    return LayerResult(ctx.shape)
+
+
+_RESIZE_KERNEL = {"nearest": 1, "nearest-exact": 1, "linear": 2, "bilinear": 2, "trilinear": 2, "bicubic": 4}
+_RESIZE_RANK = {"linear": 1, "bilinear": 2, "bicubic": 2, "trilinear": 3}
+
+
+def _resize(ctx: LayerContext) -> LayerResult:
+    ctx.need_spatial()
+    mode = ctx.args["mode"]
+    if mode in _RESIZE_RANK and _RESIZE_RANK[mode] != ctx.rank:
+        ctx.fail(f"{ctx.text}: mode `{mode}` works on {_RESIZE_RANK[mode]}-D inputs, but the input "
+                 f"{shape_text(ctx.shape)} is {ctx.rank}-D", "mode")
+    if ctx.given("size") == ctx.given("scale"):
+        ctx.fail(f"{ctx.text} needs exactly one of `size=` and `scale=`")
+    if ctx.given("size"):
+        spatial = ctx.per_axis("size")
+    else:
+        # F.interpolate computes ⌊n·scale⌋ in double precision; Python floats are the same doubles.
+        spatial = tuple(math.floor(n * s) for n, s in zip(ctx.spatial, ctx.per_axis("scale")))
+        if any(n < 1 for n in spatial):
+            ctx.fail(f"{ctx.text}: scaling the {shape_text(ctx.shape)} input gives an empty "
+                     f"{shape_text(spatial)} output", "scale")
+    if mode == "area":
+        kernel = tuple(_adaptive_window(n, o)[0] for n, o in zip(ctx.spatial, spatial))
+    else:
+        kernel = (_RESIZE_KERNEL[mode],) * ctx.rank
+    window = Window(kernel, tuple(Fraction(n, o) for n, o in zip(ctx.spatial, spatial)))
+    return LayerResult((ctx.channels, *spatial), window=window)
+
+
+def _input(ctx: LayerContext) -> LayerResult:  # INPUT is read by the analyzer, never run as a layer
+    return LayerResult(tuple(ctx.args["shape"]))
+
+
+# ------------------------------------------------------------------------------------ the registry
+
+_K = Param("k", "ints", "kernel size", REQUIRED, aliases=("kernel", "kernel_size"), minimum=1)
+_S = Param("s", "ints", "stride", 1, aliases=("stride",), minimum=1)
+_D = Param("d", "ints", "dilation", 1, aliases=("dilation",), minimum=1)
+_CEIL = Param("ceil", "bool", "round the output size up", False, aliases=("ceil_mode",))
+_POOL_S = Param("s", "ints", "stride (default: the kernel)", None, aliases=("stride",), minimum=1)
+_POOL_P = Param("p", "ints", "padding on each side", 0, aliases=("padding", "pad"), minimum=0)
+_BIAS = Param("bias", "bool", "learn a bias", True)
+_OUT_SIZE = Param("out", "ints", "output size", REQUIRED, aliases=("output", "output_size", "size"), minimum=1)
+
+
+def _activation(name: str, doc: str, torch: str, *params: Param, positional=(), aliases=None) -> OpSpec:
+    return OpSpec(name, doc, _same_shape, params, positional, aliases=aliases or {}, example=name.upper(),
+                  torch=torch)
+
+
+OPS: tuple[OpSpec, ...] = (
+    OpSpec("input", "the shape of one sample, no batch dimension: C, then 0 to 3 spatial sizes", _input,
+           (Param("shape", "shape", "channels then spatial sizes", REQUIRED, minimum=1),),
+           variadic="shape", example="INPUT(3, 32, 32)", torch="the input tensor"),
+    OpSpec("conv", "convolution; rank (1-D, 2-D, 3-D) taken from the input", _conv,
+           (Param("out", "int", "output channels", REQUIRED, aliases=("out_channels", "c"), minimum=1),
+            _K, _S,
+            Param("p", "padding", "padding on each side", 0, aliases=("padding", "pad"), minimum=0),
+            _D,
+            Param("g", "int", "groups", 1, aliases=("groups",), minimum=1),
+            _BIAS,
+            Param("in", "int", "input channels, checked against what arrives", None,
+                  aliases=("in_channels",), minimum=1)),
+           positional=("out",), aliases={"convolution": {}}, example="CONV(32, k=3, p=1)", torch="nn.Conv1d/2d/3d"),
+    OpSpec("maxpool", "max pooling", lambda ctx: _pool(ctx, dilated=True),
+           (Param("k", "ints", "window size", REQUIRED, aliases=("kernel", "kernel_size"), minimum=1),
+            _POOL_S, _POOL_P, _D, _CEIL),
+           positional=("k",), aliases={"pool": {}}, example="MAXPOOL(2)", torch="nn.MaxPool1d/2d/3d"),
+    OpSpec("avgpool", "average pooling", lambda ctx: _pool(ctx, dilated=False),
+           (Param("k", "ints", "window size", REQUIRED, aliases=("kernel", "kernel_size"), minimum=1),
+            _POOL_S, _POOL_P, _CEIL),
+           positional=("k",), example="AVGPOOL(2)", torch="nn.AvgPool1d/2d/3d"),
+    OpSpec("adaptiveavgpool", "average pooling to a fixed output size", _adaptive_pool, (_OUT_SIZE,),
+           positional=("out",), aliases={"gap": {"out": 1}}, example="ADAPTIVEAVGPOOL(7)",
+           torch="nn.AdaptiveAvgPool1d/2d/3d"),
+    OpSpec("adaptivemaxpool", "max pooling to a fixed output size", _adaptive_pool, (_OUT_SIZE,),
+           positional=("out",), aliases={"gmp": {"out": 1}}, example="ADAPTIVEMAXPOOL(7)",
+           torch="nn.AdaptiveMaxPool1d/2d/3d"),
+    _activation("relu", "rectified linear unit", "nn.ReLU"),
+    _activation("sigmoid", "logistic sigmoid", "nn.Sigmoid"),
+    _activation("tanh", "hyperbolic tangent", "nn.Tanh"),
+    _activation("leakyrelu", "leaky ReLU", "nn.LeakyReLU",
+                Param("slope", "float", "negative slope", 0.01, aliases=("negative_slope",)),
+                positional=("slope",)),
+    _activation("gelu", "Gaussian error linear unit", "nn.GELU"),
+    _activation("softmax", "softmax over the channels", "nn.Softmax(dim=1)"),
+    _activation("identity", "passes its input through", "nn.Identity"),
+    OpSpec("bn", "batch normalisation: 2·C parameters, 2·C + 1 buffers", _batchnorm,
+           aliases={"batchnorm": {}}, example="BN", torch="nn.BatchNorm1d/2d/3d"),
+    OpSpec("lrn", "local response normalisation", _lrn,
+           (Param("size", "int", "neighbouring channels", REQUIRED, minimum=1),
+            Param("alpha", "float", "scale", 1e-4), Param("beta", "float", "exponent", 0.75),
+            Param("k", "float", "additive constant", 1.0)),
+           positional=("size",), example="LRN(5)", torch="nn.LocalResponseNorm"),
+    OpSpec("dropout", "dropout (identity at inference)", _same_shape,
+           (Param("p", "float", "drop probability", 0.5, minimum=0, maximum=1),),
+           positional=("p",), example="DROPOUT(0.5)", torch="nn.Dropout"),
+    OpSpec("flatten", "flattens to a vector", _flatten, example="FLATTEN", torch="nn.Flatten"),
+    OpSpec("fc", "fully connected; flattens a spatial input first", _fc,
+           (Param("out", "int", "output features", REQUIRED, aliases=("out_features",), minimum=1),
+            _BIAS,
+            Param("in", "int", "input features, checked against what arrives", None,
+                  aliases=("in_features",), minimum=1)),
+           positional=("out",), aliases={"linear": {}, "dense": {}}, example="FC(10)", torch="nn.Linear"),
+    OpSpec("resize", "interpolation to a size or by a scale", _resize,
+           (Param("scale", "floats", "scale factor", None, aliases=("scale_factor",), minimum=1e-9),
+            Param("size", "ints", "output size", None, minimum=1),
+            Param("mode", "word", "interpolation", "nearest",
+                  choices=("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")),
+            Param("align_corners", "bool", "align corner pixels (linear modes)", None, aliases=("align",))),
+           aliases={"upsample": {}, "interpolate": {}}, example="RESIZE(scale=2)", torch="F.interpolate"),
+)
+
+_BY_NAME: dict[str, tuple[OpSpec, Mapping[str, Any]]] = {}
+for _op in OPS:
+    _BY_NAME[_op.name] = (_op, {})
+    for _alias, _preset in _op.aliases.items():
+        _BY_NAME[_alias] = (_op, _preset)
+
+
+def lookup(name: str) -> tuple[OpSpec, Mapping[str, Any]] | None:
+    """The op a layer name (any case, aliases included) refers to, with the alias's preset arguments."""
+    return _BY_NAME.get(name.lower())
+
+
+def get(name: str) -> OpSpec:
+    return _BY_NAME[name][0]
+
+
+def layer_names() -> list[str]:
+    return [name.upper() for name in _BY_NAME]
+
+
+def fill_defaults(op: OpSpec, layer: Layer) -> dict[str, Any]:
+    """The layer's arguments with the registry's defaults for those not given."""
+    args = {p.name: p.default for p in op.params if not p.required}
+    args.update({name: arg.value for name, arg in layer.args})
+    return args
