@@ -54,12 +54,13 @@ class Param:
 
         where = f"`{self.name}` of {written}"
         if isinstance(value, Word) and self.kind not in ("word", "padding"):
+            written_here = value.span == span and not value.span.text.startswith(("'", '"'))
             if value.lower() in ("same", "valid"):
                 resolver.error(f"{where} cannot be `{value}`; only padding can", span)
-            elif isinstance(value, Word) and value.span.text.startswith(("'", '"')):
-                resolver.error(f"{where} must be {self.expects()}, not the word {value_text(str(value))!r}", span)
-            else:
+            elif written_here:  # a bare name that is no variable
                 resolver.undefined(str(value), span)
+            else:  # a word that arrived through a variable or a quoted string
+                resolver.error(f"{where} must be {self.expects()}, not the word `{value}`", span)
             return MISSING
         checker = getattr(self, "_check_" + self.kind)
         result = checker(value)
@@ -69,11 +70,12 @@ class Param:
         return result[0]
 
     def expects(self) -> str:
+        if self.kind == "word":
+            return "one of " + join_words([f"`{c}`" for c in self.choices], "or")
         return {
             "int": "a whole number", "ints": "a whole number or a tuple of whole numbers",
             "padding": "a whole number, a tuple of whole numbers, `same` or `valid`",
             "float": "a number", "floats": "a number or a tuple of numbers", "bool": "true or false",
-            "word": "one of " + join_words([f"`{c}`" for c in self.choices], "or"),
             "shape": "1 to 4 whole numbers",
         }[self.kind]
 
@@ -325,12 +327,18 @@ def _warn_untiled(ctx: LayerContext, kernel, stride, dilation, pads) -> None:
         left_over = (n + a + b - (d * (k - 1) + 1)) % s
         if left_over:
             noun = _AXIS_NAMES[ctx.rank][axis]
-            dropped.append(plural(left_over, noun))
+            dropped.append(f"last {noun}" if left_over == 1 else f"last {left_over} {noun}s")
     if dropped:
         padded = tuple(n + a + b for n, (a, b) in zip(ctx.spatial, pads))
-        of = f"its {shape_text(padded)} padded input" if padded != ctx.spatial else f"its {shape_text(ctx.spatial)} input"
-        ctx.warn(f"{ctx.text}: stride {shape_text(stride)} does not tile {of}; the last "
-                 f"{join_words(dropped)} are never used")
+        size = shape_text(ctx.spatial) + (f", padded to {shape_text(padded)}" if padded != ctx.spatial else "")
+        verb = "is" if len(dropped) == 1 and dropped[0].startswith("last ") and " " not in dropped[0][5:] else "are"
+        ctx.warn(f"{ctx.text}: stride {_axes_text(stride)} does not tile the input ({size}): the "
+                 f"{join_words(dropped)} {verb} never used")
+
+
+def _axes_text(values) -> str:
+    """`2` when every axis has the same value, `2×1` otherwise."""
+    return str(values[0]) if len(set(values)) == 1 else shape_text(values)
 
 
 def _conv(ctx: LayerContext) -> LayerResult:
@@ -348,12 +356,12 @@ def _conv(ctx: LayerContext) -> LayerResult:
     if padding == "same":
         if any(s != 1 for s in stride):
             ctx.fail(f"{ctx.text}: `p=same` needs stride 1; PyTorch refuses 'same' padding with stride "
-                     f"{shape_text(stride)}", "p")
+                     f"{_axes_text(stride)}", "p")
         pads = tuple(same_padding(k, d) for k, d in zip(kernel, dilation))
         uneven = [k for k, (a, b) in zip(kernel, pads) if a != b]
         if uneven:
-            ctx.warn(f"{ctx.text}: `p=same` with the even kernel {shape_text(kernel)} pads one more after than "
-                     f"before (PyTorch puts the extra row or column at the end)", "p")
+            ctx.warn(f"{ctx.text}: `p=same` with the even kernel {shape_text(kernel)} pads unevenly: PyTorch "
+                     f"puts the extra padding after, not before", "p")
     elif padding == "valid":
         pads = ((0, 0),) * ctx.rank
     else:
@@ -377,8 +385,8 @@ def _pool(ctx: LayerContext, *, dilated: bool) -> LayerResult:
     dilation = ctx.per_axis("d") if dilated else (1,) * ctx.rank
     for k, p in zip(kernel, padding):
         if p > k // 2:
-            ctx.fail(f"{ctx.text}: padding {shape_text(padding)} is more than half the {shape_text(kernel)} "
-                     f"window; PyTorch allows at most {shape_text(tuple(k // 2 for k in kernel))}", "p")
+            ctx.fail(f"{ctx.text}: padding {_axes_text(padding)} is more than half the {shape_text(kernel)} "
+                     f"window; PyTorch allows at most {_axes_text(tuple(k // 2 for k in kernel))}", "p")
     pads = tuple((p, p) for p in padding)
     _check_window_fits(ctx, kernel, dilation, pads, "window")
     ceil = ctx.args["ceil"]

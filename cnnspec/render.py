@@ -8,7 +8,7 @@ from fractions import Fraction
 
 from .errors import format_diagnostic
 from .report import LayerReport, Report
-from .words import shape_text, value_text
+from .words import plural, shape_text, value_text
 
 FORMATS = ("table", "json", "csv", "markdown")
 
@@ -49,7 +49,7 @@ def _rows(report: Report):
             common += 1
         for depth in range(common, len(steps)):
             step = steps[depth]
-            yield "repeat", depth, f"{step.text}  · pass {step.iteration} of {step.count}"
+            yield "repeat", depth, f"{step.text}  ({step.iteration}/{step.count})"
         yield "layer", len(steps), layer
         previous = steps
 
@@ -58,12 +58,17 @@ def summary_lines(report: Report) -> list[str]:
     t = report.totals
     return [
         f"input {shape_text(report.input_shape)} → output {shape_text(report.output_shape)}, "
-        f"{count(len(report.layers))} layers",
+        f"{plural(len(report.layers), 'layer')}",
         f"params {count(t.params)}   buffers {count(t.buffers)}   MACs {count(t.macs)}   FLOPs {count(t.flops)} (2 × MACs)",
         f"memory estimate, batch {report.batch}, {report.dtype}: params {size_text(t.param_bytes)} + buffers "
         f"{size_text(t.buffer_bytes)} + input {size_text(t.input_bytes)} + outputs of every layer "
         f"{size_text(t.activation_bytes)} = {size_text(t.total_bytes)}",
     ]
+
+
+def _layer_cells(layer: LayerReport) -> tuple[str, ...]:
+    return (str(layer.index), shape_text(layer.output_shape), count(layer.params), count(layer.macs),
+            count(layer.activations), _rf_text(layer))
 
 
 def table(report: Report):
@@ -72,26 +77,27 @@ def table(report: Report):
     from rich.table import Table
     from rich.text import Text
 
+    t = report.totals
+    rows = list(_rows(report))
+    cells = {id(item): _layer_cells(item) for kind, _, item in rows if kind == "layer"}
+    footers = ("", "", count(t.params), count(t.macs), count(t.activations), "")
+    # Numbers are never cut: their columns are as wide as their widest cell, and the layer text folds instead.
+    widths = [max([len(c[i]) for c in cells.values()] + [len(footers[i])]) for i in range(6)]
+
     grid = Table(box=box.SIMPLE_HEAD, show_footer=True, title=report.path, title_justify="left",
                  caption="\n".join(summary_lines(report)), caption_justify="left")
-    t = report.totals
-    grid.add_column("#", justify="right", style="dim")
-    grid.add_column("layer", footer="total", no_wrap=True)
-    grid.add_column("output", justify="right", no_wrap=True)
-    grid.add_column("params", justify="right", footer=count(t.params))
-    grid.add_column("MACs", justify="right", footer=count(t.macs))
-    grid.add_column("activations", justify="right", footer=count(t.activations))
-    grid.add_column("RF /jump", justify="right", no_wrap=True)
+    grid.add_column("#", justify="right", style="dim", min_width=widths[0], no_wrap=True)
+    grid.add_column("layer", footer="total", overflow="fold")
+    for name, width, footer in zip(("output", "params", "MACs", "activations", "RF /jump"), widths[1:], footers[1:]):
+        grid.add_column(name, justify="right", footer=footer, min_width=width, no_wrap=True)
     grid.add_row("", report.input_text, shape_text(report.input_shape), "", "", "", "")
-    for kind, depth, item in _rows(report):
+    for kind, depth, item in rows:
         indent = "  " * depth
         if kind == "repeat":
             grid.add_row("", Text(indent + "▸ " + item, style="italic cyan"), "", "", "", "", "")
-            continue
-        layer = item
-        grid.add_row(str(layer.index), indent + layer.text, shape_text(layer.output_shape),
-                     count(layer.params) if layer.params else "0", count(layer.macs) if layer.macs else "0",
-                     count(layer.activations), _rf_text(layer))
+        else:
+            index, *numbers = cells[id(item)]
+            grid.add_row(index, indent + item.text, *numbers)
     return grid
 
 

@@ -102,8 +102,16 @@ class Report:
             "warnings": [{"line": w.line, "column": w.column, "message": w.message} for w in self.warnings],
         }
 
-    def to_json(self, indent: int | None = 2) -> str:
-        return json.dumps(self.to_dict(), indent=indent, ensure_ascii=False)
+    def to_json(self) -> str:
+        """The JSON form: top-level keys one per line, each layer and warning on a line of its own."""
+        parts = []
+        for key, value in self.to_dict().items():
+            if isinstance(value, list) and value and isinstance(value[0], dict):
+                items = ",\n".join("    " + json.dumps(item, ensure_ascii=False) for item in value)
+                parts.append(f'  "{key}": [\n{items}\n  ]')
+            else:
+                parts.append(f'  "{key}": {json.dumps(value, ensure_ascii=False)}')
+        return "{\n" + ",\n".join(parts) + "\n}"
 
     def __rich__(self):
         from .render import table

@@ -61,6 +61,7 @@ class _Resolver:
             self.overrides[name] = value.value if isinstance(value, Arg) else value
         self.defaults: dict[str, dict[str, Arg]] = {}
         self.layer_count = 0
+        self.used: set[str] = set()  # variables that some expression read
 
     # ------------------------------------------------------------------ driver
 
@@ -74,13 +75,21 @@ class _Resolver:
         for statement in self.program.statements:
             if isinstance(statement, syntax.Let):
                 value = self.eval(statement.value)
-                if statement.name not in self.overrides:
+                if statement.name in self.overrides:
+                    self.used.add(statement.name)
+                else:
                     self.env[statement.name] = value
             else:
                 self.default_statement(statement)
         network = self.network(self.program.chain)
+        for name in self.overrides:
+            if name not in self.used:  # most likely a typo: say so rather than ignore it
+                names = [n for n in self.used if n not in self.overrides] + \
+                    [s.name for s in self.program.statements if isinstance(s, syntax.Let)]
+                self.errors.append(Diagnostic("error", f"the spec has no variable `{name}` to set"
+                                              f"{suggest(name, names)}", None, "--set"))
         if self.errors:
-            raise CnnspecError(diagnostics=self.errors)
+            raise CnnspecError(diagnostics=sorted(self.errors, key=lambda d: d.span.start if d.span else -1))
         return network
 
     def default_statement(self, statement: syntax.Default) -> None:
@@ -162,9 +171,11 @@ class _Resolver:
         op, preset = found
         args = dict(self.defaults.get(op.name, {}))
         args.update({name: Arg(value, call.name_span) for name, value in preset.items()})
+        errors_before = len(self.errors)
         args.update(self.bind(op, call.name, call.args, call.span))
         missing = [p for p in op.params if p.required and p.name not in args]
-        if missing:
+        # A bad argument already has its message; "needs k" after "no argument kk" would say it twice.
+        if missing and len(self.errors) == errors_before:
             needs = _join([f"`{p.name}` ({p.doc})" for p in missing])
             self.error(f"{call.name} needs {needs}: give {'it' if len(missing) == 1 else 'them'} here, "
                        f"e.g. {op.example}, or in a `default {call.name}(...)` statement before the network",
@@ -237,8 +248,8 @@ class _Resolver:
             return Word(expr.value, expr.span)
         if isinstance(expr, syntax.Name):
             if expr.name in self.env:
-                value = self.env[expr.name]
-                return value
+                self.used.add(expr.name)
+                return self.env[expr.name]
             lowered = expr.name.lower()
             if lowered in ("true", "false"):
                 return lowered == "true"

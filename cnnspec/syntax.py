@@ -157,6 +157,9 @@ def _describe_expected(expected: set[str]) -> str:
         words.append("an operator")
     if {"LET", "DEFAULT"} <= expected and "NAME" in expected:
         expected -= {"LET", "DEFAULT"}
+    if {"NAME", "LSQB"} <= expected:  # where a chain item may start
+        expected -= {"NAME", "LSQB"}
+        words.append("a layer or `[`")
     if "INT" in expected and "FLOAT" in expected:
         expected.discard("FLOAT")
     order = ["RPAR", "RSQB", "COMMA", "ARROW", "EQUAL", "LPAR", "LSQB", "NAME", "INT", "FLOAT", "STRING", "STAR", "$END"]
@@ -209,11 +212,9 @@ def _translate(exc, source: Source) -> CnnspecError:
     if isinstance(exc, UnexpectedCharacters):
         span = point_span(source, exc.pos_in_stream)
         char = source.text[exc.pos_in_stream] if exc.pos_in_stream < len(source.text) else ""
-        allowed = {t for t in (exc.allowed or ()) if t not in ("WS", "COMMENT")}
+        # lark's lexer-level "allowed" set is wider than what may follow here, so name only the character.
         what = f"unexpected character `{char}`" if char.isprintable() and char.strip() else \
             f"unexpected character U+{ord(char):04X}"
-        if allowed:
-            what += f"; expected {_describe_expected(allowed)}"
         return CnnspecError(what, span)
     if isinstance(exc, UnexpectedEOF):
         return CnnspecError(f"expected {_describe_expected(set(exc.expected))} but found end of input", _end_span(source))

@@ -1,0 +1,453 @@
+"""Every error a user can cause: the whole message, location and caret, and a non-zero exit."""
+
+import pytest
+
+from cnnspec.cli import main
+
+
+# name: (spec text, the complete stderr of `cnnspec analyze spec.cnn`)
+SPEC_ERRORS = {
+    'missing_paren': (
+        'INPUT(1, 28, 28)\n-> CONV(6, k=5 -> RELU\n',
+        'spec.cnn:2:16: error: expected `)` or `,` but found `->`\n'
+        '    -> CONV(6, k=5 -> RELU\n'
+        '                   ^~\n',
+    ),
+    'missing_paren_eof': (
+        'INPUT(1, 28, 28) -> CONV(6, k=5',
+        'spec.cnn:1:32: error: expected `)` or `,` but found end of input\n'
+        '    INPUT(1, 28, 28) -> CONV(6, k=5\n'
+        '                                   ^\n',
+    ),
+    'missing_bracket': (
+        'INPUT(1, 28, 28) -> [CONV(6, k=3) -> RELU',
+        'spec.cnn:1:42: error: expected `]` but found end of input\n'
+        '    INPUT(1, 28, 28) -> [CONV(6, k=3) -> RELU\n'
+        '                                             ^\n',
+    ),
+    'dangling_arrow': (
+        'INPUT(1, 28, 28) -> CONV(6, k=3) ->\n',
+        'spec.cnn:1:36: error: expected a layer or `[` but found end of input\n'
+        '    INPUT(1, 28, 28) -> CONV(6, k=3) ->\n'
+        '                                       ^\n',
+    ),
+    'missing_arrow': (
+        'INPUT(1, 28, 28) -> CONV(6, k=3) RELU',
+        'spec.cnn:1:34: error: expected `->`, `*` or end of input but found `RELU`\n'
+        '    INPUT(1, 28, 28) -> CONV(6, k=3) RELU\n'
+        '                                     ^~~~\n',
+    ),
+    'bad_character': (
+        'INPUT(1, 28, 28) -> CONV(6, k=3) $ RELU',
+        'spec.cnn:1:34: error: unexpected character `$`\n'
+        '    INPUT(1, 28, 28) -> CONV(6, k=3) $ RELU\n'
+        '                                     ^\n',
+    ),
+    'unknown_layer': (
+        'INPUT(1, 28, 28) -> CONVV(6, k=5)',
+        'spec.cnn:1:21: error: unknown layer `CONVV`; did you mean `CONV`?\n'
+        '    INPUT(1, 28, 28) -> CONVV(6, k=5)\n'
+        '                        ^~~~~\n',
+    ),
+    'unknown_layer_no_suggestion': (
+        'INPUT(1, 28, 28) -> TRANSFORMER(6)',
+        'spec.cnn:1:21: error: unknown layer `TRANSFORMER`\n'
+        '    INPUT(1, 28, 28) -> TRANSFORMER(6)\n'
+        '                        ^~~~~~~~~~~\n',
+    ),
+    'unknown_argument': (
+        'INPUT(1, 28, 28) -> CONV(6, k=5, stirde=2)',
+        'spec.cnn:1:34: error: CONV has no argument `stirde`; did you mean `stride`?\n'
+        '    INPUT(1, 28, 28) -> CONV(6, k=5, stirde=2)\n'
+        '                                     ^~~~~~\n',
+    ),
+    'missing_argument': (
+        'INPUT(1, 28, 28) -> CONV(6)',
+        'spec.cnn:1:21: error: CONV needs `k` (kernel size): give it here, e.g. CONV(32, k=3, p=1), or in a `default CONV(...)` statement before the network\n'
+        '    INPUT(1, 28, 28) -> CONV(6)\n'
+        '                        ^~~~~~~\n',
+    ),
+    'duplicate_argument': (
+        'INPUT(1, 28, 28) -> CONV(6, k=5, kernel_size=3)',
+        'spec.cnn:1:34: error: argument `k` of CONV is given twice\n'
+        '    INPUT(1, 28, 28) -> CONV(6, k=5, kernel_size=3)\n'
+        '                                     ^~~~~~~~~~~\n',
+    ),
+    'wrong_type': (
+        'INPUT(1, 28, 28) -> CONV(6, k=2.5)',
+        'spec.cnn:1:31: error: `k` of CONV must be a whole number or a tuple of whole numbers, not 2.5\n'
+        '    INPUT(1, 28, 28) -> CONV(6, k=2.5)\n'
+        '                                  ^~~\n',
+    ),
+    'wrong_type_bool': (
+        'INPUT(1, 28, 28) -> CONV(6, k=5, bias=1)',
+        'spec.cnn:1:39: error: `bias` of CONV must be true or false, not 1\n'
+        '    INPUT(1, 28, 28) -> CONV(6, k=5, bias=1)\n'
+        '                                          ^\n',
+    ),
+    'tuple_rank': (
+        'INPUT(1, 28, 28) -> CONV(6, k=(5, 3, 3))',
+        'spec.cnn:1:29: error: `k=(5, 3, 3)` has 3 values but the input of CONV(6, k=(5, 3, 3)) has 2 spatial axes (1×28×28)\n'
+        '    INPUT(1, 28, 28) -> CONV(6, k=(5, 3, 3))\n'
+        '                                ^~~~~~~~~~~\n',
+    ),
+    'undefined_variable_suggest': (
+        'let width = 32\nINPUT(1, 28, 28) -> CONV(widht, k=3)',
+        'spec.cnn:2:26: error: undefined variable `widht`; did you mean `width`?\n'
+        '    INPUT(1, 28, 28) -> CONV(widht, k=3)\n'
+        '                             ^~~~~\n',
+    ),
+    'undefined_variable': (
+        'INPUT(1, 28, 28) -> [CONV(6, k=3) -> RELU] * N',
+        'spec.cnn:1:46: error: undefined variable `N`; define it with `let N = ...` or on the command line with `--set N=...`\n'
+        '    INPUT(1, 28, 28) -> [CONV(6, k=3) -> RELU] * N\n'
+        '                                                 ^\n',
+    ),
+    'negative_repeat': (
+        'INPUT(1, 28, 28) -> [CONV(6, k=3, p=1)] * -1',
+        'spec.cnn:1:43: error: a repeat count must be 0 or more, not -1\n'
+        '    INPUT(1, 28, 28) -> [CONV(6, k=3, p=1)] * -1\n'
+        '                                              ^~\n',
+    ),
+    'huge_repeat': (
+        'INPUT(1, 28, 28) -> [RELU] * 100000',
+        'spec.cnn:1:30: error: repeat count 100,000 is above the limit of 10,000\n'
+        '    INPUT(1, 28, 28) -> [RELU] * 100000\n'
+        '                                 ^~~~~~\n',
+    ),
+    'fractional_repeat': (
+        'INPUT(1, 28, 28) -> [RELU] * 2.5',
+        'spec.cnn:1:30: error: a repeat count must be a whole number, not 2.5\n'
+        '    INPUT(1, 28, 28) -> [RELU] * 2.5\n'
+        '                                 ^~~\n',
+    ),
+    'huge_size': (
+        'INPUT(1, 28, 28) -> CONV(1000000000, k=3)',
+        'spec.cnn:1:26: error: `out` of CONV is 1,000,000,000, above the limit of 100,000,000 for a size\n'
+        '    INPUT(1, 28, 28) -> CONV(1000000000, k=3)\n'
+        '                             ^~~~~~~~~~\n',
+    ),
+    'too_many_layers': (
+        'INPUT(1, 28, 28) -> [[RELU] * 1000] * 1000',
+        'spec.cnn:1:21: error: the network expands to more than 100,000 layers\n'
+        '    INPUT(1, 28, 28) -> [[RELU] * 1000] * 1000\n'
+        '                        ^~~~~~~~~~~~~~~~~~~~~~\n',
+    ),
+    'smaller_than_kernel': (
+        'INPUT(8, 3, 3) -> CONV(8, k=5)',
+        'spec.cnn:1:19: error: CONV(8, k=5): input is 8×3×3, smaller than the 5×5 kernel\n'
+        '    INPUT(8, 3, 3) -> CONV(8, k=5)\n'
+        '                      ^~~~~~~~~~~~\n',
+    ),
+    'smaller_than_dilated_kernel': (
+        'INPUT(8, 3, 3) -> CONV(8, k=5, p=1, d=2)',
+        'spec.cnn:1:19: error: CONV(8, k=5, p=1, d=2): input is 8×3×3, padded to 5×5, smaller than the 5×5 kernel (dilated to 9×9)\n'
+        '    INPUT(8, 3, 3) -> CONV(8, k=5, p=1, d=2)\n'
+        '                      ^~~~~~~~~~~~~~~~~~~~~~\n',
+    ),
+    'pool_smaller_than_window': (
+        'INPUT(64, 1, 1) -> MAXPOOL(2)',
+        'spec.cnn:1:20: error: MAXPOOL(2): input is 64×1×1, smaller than the 2×2 window\n'
+        '    INPUT(64, 1, 1) -> MAXPOOL(2)\n'
+        '                       ^~~~~~~~~~\n',
+    ),
+    'same_with_stride': (
+        'INPUT(8, 9, 9) -> CONV(8, k=3, s=2, p=same)',
+        "spec.cnn:1:37: error: CONV(8, k=3, s=2, p=same): `p=same` needs stride 1; PyTorch refuses 'same' padding with stride 2\n"
+        '    INPUT(8, 9, 9) -> CONV(8, k=3, s=2, p=same)\n'
+        '                                        ^~~~~~\n',
+    ),
+    'groups_in': (
+        'INPUT(32, 9, 9) -> CONV(8, k=3, g=3)',
+        'spec.cnn:1:33: error: CONV(8, k=3, g=3): g=3 does not divide the 32 input channels\n'
+        '    INPUT(32, 9, 9) -> CONV(8, k=3, g=3)\n'
+        '                                    ^~~\n',
+    ),
+    'groups_out': (
+        'INPUT(32, 9, 9) -> CONV(10, k=3, g=4)',
+        'spec.cnn:1:34: error: CONV(10, k=3, g=4): g=4 does not divide the 10 output channels\n'
+        '    INPUT(32, 9, 9) -> CONV(10, k=3, g=4)\n'
+        '                                     ^~~\n',
+    ),
+    'pool_padding': (
+        'INPUT(32, 8, 8) -> MAXPOOL(3, p=2)',
+        'spec.cnn:1:31: error: MAXPOOL(3, p=2): padding 2 is more than half the 3×3 window; PyTorch allows at most 1\n'
+        '    INPUT(32, 8, 8) -> MAXPOOL(3, p=2)\n'
+        '                                  ^~~\n',
+    ),
+    'fc_in': (
+        'INPUT(512, 6, 6) -> FC(10, in=2*2*512)',
+        'spec.cnn:1:28: error: FC(10, in=2*2*512) expects 2048 inputs but receives 18432 = 512×6×6\n'
+        '    INPUT(512, 6, 6) -> FC(10, in=2*2*512)\n'
+        '                               ^~~~~~~~~~\n',
+    ),
+    'fc_in_vector': (
+        'INPUT(4096) -> FC(10, in=2048)',
+        'spec.cnn:1:23: error: FC(10, in=2048) expects 2048 inputs but receives 4096\n'
+        '    INPUT(4096) -> FC(10, in=2048)\n'
+        '                          ^~~~~~~\n',
+    ),
+    'conv_in': (
+        'INPUT(64, 6, 6) -> CONV(64, k=3, in=32)',
+        'spec.cnn:1:34: error: CONV(64, k=3, in=32) expects 32 input channels but receives 64 (input 64×6×6)\n'
+        '    INPUT(64, 6, 6) -> CONV(64, k=3, in=32)\n'
+        '                                     ^~~~~\n',
+    ),
+    'no_input': (
+        'CONV(6, k=3) -> RELU',
+        'spec.cnn:1:1: error: the network must start with INPUT(...), the shape of one sample, e.g. INPUT(3, 32, 32)\n'
+        '    CONV(6, k=3) -> RELU\n'
+        '    ^~~~~~~~~~~~\n',
+    ),
+    'no_input_group': (
+        '[CONV(6, k=3) -> RELU] * 2',
+        'spec.cnn:1:1: error: the network must start with INPUT(...), the shape of one sample, e.g. INPUT(3, 32, 32)\n'
+        '    [CONV(6, k=3) -> RELU] * 2\n'
+        '    ^~~~~~~~~~~~~~~~~~~~~~\n',
+    ),
+    'input_twice': (
+        'INPUT(1, 28, 28) -> RELU -> INPUT(3, 8, 8)',
+        'spec.cnn:1:29: error: INPUT can only be the first layer of the network\n'
+        '    INPUT(1, 28, 28) -> RELU -> INPUT(3, 8, 8)\n'
+        '                                ^~~~~\n',
+    ),
+    'input_rank': (
+        'INPUT(1, 28, 28, 3, 3) -> RELU',
+        'spec.cnn:1:7: error: `shape` of INPUT must be the channels then 0 to 3 spatial sizes (C, C×L, C×H×W or C×D×H×W), not 5 numbers\n'
+        '    INPUT(1, 28, 28, 3, 3) -> RELU\n'
+        '          ^~~~~~~~~~~~~~~\n',
+    ),
+    'conv_on_vector': (
+        'INPUT(784) -> CONV(3, k=3)',
+        'spec.cnn:1:15: error: CONV(3, k=3) needs an input with spatial axes (C×L, C×H×W or C×D×H×W), but receives a vector of 784 features\n'
+        '    INPUT(784) -> CONV(3, k=3)\n'
+        '                  ^~~~~~~~~~~~\n',
+    ),
+    'template': (
+        'INPUT -> [[CONV -> RELU] * N -> POOL] * M -> [FC -> RELU] * K -> FC',
+        'spec.cnn:1:1: error: INPUT needs `shape` (channels then spatial sizes): give it here, e.g. INPUT(3, 32, 32), or in a `default INPUT(...)` statement before the network\n'
+        '    INPUT -> [[CONV -> RELU] * N -> POOL] * M -> [FC -> RELU] * K -> FC\n'
+        '    ^~~~~\n'
+        'spec.cnn:1:12: error: CONV needs `out` (output channels) and `k` (kernel size): give them here, e.g. CONV(32, k=3, p=1), or in a `default CONV(...)` statement before the network\n'
+        '    INPUT -> [[CONV -> RELU] * N -> POOL] * M -> [FC -> RELU] * K -> FC\n'
+        '               ^~~~\n'
+        'spec.cnn:1:28: error: undefined variable `N`; define it with `let N = ...` or on the command line with `--set N=...`\n'
+        '    INPUT -> [[CONV -> RELU] * N -> POOL] * M -> [FC -> RELU] * K -> FC\n'
+        '                               ^\n'
+        'spec.cnn:1:33: error: POOL needs `k` (window size): give it here, e.g. MAXPOOL(2), or in a `default POOL(...)` statement before the network\n'
+        '    INPUT -> [[CONV -> RELU] * N -> POOL] * M -> [FC -> RELU] * K -> FC\n'
+        '                                    ^~~~\n'
+        'spec.cnn:1:41: error: undefined variable `M`; define it with `let M = ...` or on the command line with `--set M=...`\n'
+        '    INPUT -> [[CONV -> RELU] * N -> POOL] * M -> [FC -> RELU] * K -> FC\n'
+        '                                            ^\n'
+        'spec.cnn:1:47: error: FC needs `out` (output features): give it here, e.g. FC(10), or in a `default FC(...)` statement before the network\n'
+        '    INPUT -> [[CONV -> RELU] * N -> POOL] * M -> [FC -> RELU] * K -> FC\n'
+        '                                                  ^~\n'
+        'spec.cnn:1:61: error: undefined variable `K`; define it with `let K = ...` or on the command line with `--set K=...`\n'
+        '    INPUT -> [[CONV -> RELU] * N -> POOL] * M -> [FC -> RELU] * K -> FC\n'
+        '                                                                ^\n'
+        'spec.cnn:1:66: error: FC needs `out` (output features): give it here, e.g. FC(10), or in a `default FC(...)` statement before the network\n'
+        '    INPUT -> [[CONV -> RELU] * N -> POOL] * M -> [FC -> RELU] * K -> FC\n'
+        '                                                                     ^~\n',
+    ),
+    'two_positionals': (
+        'INPUT(1, 28, 28) -> CONV(6, 5)',
+        'spec.cnn:1:29: error: CONV takes one positional argument (out, output channels); give the others by name, e.g. CONV(32, k=3, p=1)\n'
+        '    INPUT(1, 28, 28) -> CONV(6, 5)\n'
+        '                                ^\n',
+    ),
+    'positional_after_keyword': (
+        'INPUT(1, 28, 28) -> CONV(k=5, 6)',
+        'spec.cnn:1:31: error: a positional argument cannot follow a keyword argument\n'
+        '    INPUT(1, 28, 28) -> CONV(k=5, 6)\n'
+        '                                  ^\n',
+    ),
+    'inexact_division': (
+        'INPUT(1, 28, 28) -> CONV(6, k=7/2)',
+        'spec.cnn:1:32: error: 7 / 2 does not divide exactly; write `//` to round down\n'
+        '    INPUT(1, 28, 28) -> CONV(6, k=7/2)\n'
+        '                                   ^\n',
+    ),
+    'division_by_zero': (
+        'let Z = 0\nINPUT(1, 28, 28) -> CONV(6 // Z, k=3)',
+        'spec.cnn:2:31: error: division by zero\n'
+        '    INPUT(1, 28, 28) -> CONV(6 // Z, k=3)\n'
+        '                                  ^\n',
+    ),
+    'padding_word': (
+        'INPUT(1, 28, 28) -> CONV(6, k=3, p=sam)',
+        'spec.cnn:1:36: error: `p` of CONV must be a whole number, a tuple of whole numbers, `same` or `valid`, not `sam`; did you mean `same`?\n'
+        '    INPUT(1, 28, 28) -> CONV(6, k=3, p=sam)\n'
+        '                                       ^~~\n',
+    ),
+    'resize_mode_word': (
+        'INPUT(1, 28, 28) -> RESIZE(scale=0.5, mode=bilnear)',
+        'spec.cnn:1:44: error: `mode` of RESIZE must be one of `nearest`, `nearest-exact`, `linear`, `bilinear`, `bicubic`, `trilinear` or `area`, not `bilnear`; did you mean `bilinear`?\n'
+        '    INPUT(1, 28, 28) -> RESIZE(scale=0.5, mode=bilnear)\n'
+        '                                               ^~~~~~~\n',
+    ),
+    'resize_mode_rank': (
+        'INPUT(1, 28) -> RESIZE(scale=2, mode=bilinear)',
+        'spec.cnn:1:33: error: RESIZE(scale=2, mode=bilinear): mode `bilinear` works on 2-D inputs, but the input 1×28 is 1-D\n'
+        '    INPUT(1, 28) -> RESIZE(scale=2, mode=bilinear)\n'
+        '                                    ^~~~~~~~~~~~~\n',
+    ),
+    'resize_both': (
+        'INPUT(1, 28, 28) -> RESIZE(scale=2, size=14)',
+        'spec.cnn:1:21: error: RESIZE(scale=2, size=14) needs exactly one of `size=` and `scale=`\n'
+        '    INPUT(1, 28, 28) -> RESIZE(scale=2, size=14)\n'
+        '                        ^~~~~~~~~~~~~~~~~~~~~~~~\n',
+    ),
+    'dropout_range': (
+        'INPUT(10) -> DROPOUT(1.5)',
+        'spec.cnn:1:22: error: `p` of DROPOUT must be at most 1, not 1.5\n'
+        '    INPUT(10) -> DROPOUT(1.5)\n'
+        '                         ^~~\n',
+    ),
+    'negative_kernel': (
+        'INPUT(1, 28, 28) -> CONV(6, k=-3)',
+        'spec.cnn:1:31: error: `k` of CONV must be at least 1, not -3\n'
+        '    INPUT(1, 28, 28) -> CONV(6, k=-3)\n'
+        '                                  ^~\n',
+    ),
+    'same_on_kernel': (
+        'INPUT(1, 28, 28) -> CONV(6, k=same)',
+        'spec.cnn:1:31: error: `k` of CONV cannot be `same`; only padding can\n'
+        '    INPUT(1, 28, 28) -> CONV(6, k=same)\n'
+        '                                  ^~~~\n',
+    ),
+    'default_unknown': (
+        'default CONVV(6)\nINPUT(1, 28, 28) -> RELU',
+        'spec.cnn:1:9: error: unknown layer `CONVV`; did you mean `CONV`?\n'
+        '    default CONVV(6)\n'
+        '            ^~~~~\n',
+    ),
+    'nested_tuple': (
+        'INPUT(1, 28, 28) -> CONV(6, k=((1, 2), 3))',
+        'spec.cnn:1:32: error: tuples cannot be nested\n'
+        '    INPUT(1, 28, 28) -> CONV(6, k=((1, 2), 3))\n'
+        '                                   ^~~~~~\n',
+    ),
+}
+
+
+def run(args, capsys):
+    code = main(args)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize("name", SPEC_ERRORS)
+def test_spec_error_message(name, tmp_path, monkeypatch, capsys):
+    text, expected = SPEC_ERRORS[name]
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "spec.cnn").write_text(text, encoding="utf-8")
+    code, out, err = run(["analyze", "spec.cnn"], capsys)
+    assert (code, out, err) == (1, "", expected)
+
+
+def test_missing_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert run(["analyze", "nope.cnn"], capsys) == (1, "", "nope.cnn: error: no such file\n")
+
+
+def test_directory(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "specs").mkdir()
+    assert run(["analyze", "specs"], capsys) == (1, "", "specs: error: is a directory, not a spec file\n")
+
+
+def test_unreadable_file(tmp_path, monkeypatch, capsys):
+    import os
+
+    if os.geteuid() == 0:  # root reads any file; simulate the permission error instead
+        import builtins
+
+        real_open = builtins.open
+
+        def refusing_open(path, *args, **kwargs):
+            if str(path) == "secret.cnn":
+                raise PermissionError(13, "Permission denied")
+            return real_open(path, *args, **kwargs)
+
+        monkeypatch.setattr(builtins, "open", refusing_open)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "secret.cnn").write_text("INPUT(1, 2, 2)")
+    (tmp_path / "secret.cnn").chmod(0)
+    assert run(["analyze", "secret.cnn"], capsys) == (
+        1, "", "secret.cnn: error: permission denied: the file cannot be read\n")
+
+
+@pytest.mark.parametrize("content", ["", "   \n\n", "# only a comment\n"])
+def test_empty_file(content, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "empty.cnn").write_text(content)
+    expected = ("empty.cnn:1:1: error: the spec is empty: it needs at least a network such as "
+                "`INPUT(1, 28, 28) -> FC(10)`\n")
+    if content.startswith("#"):
+        expected += "    # only a comment\n    ^\n"
+    assert run(["analyze", "empty.cnn"], capsys) == (1, "", expected)
+
+
+def test_binary_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "model.pt").write_bytes(b"PK\x03\x04\x00\x00\x08\x00 weights")
+    assert run(["analyze", "model.pt"], capsys) == (
+        1, "", "model.pt: error: this is a binary file, not a spec (a .cnn file is text)\n")
+
+
+def test_not_utf8(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "latin1.cnn").write_bytes("INPUT(1, 28, 28) -> FC(10) # caf\xe9".encode("latin-1"))
+    assert run(["analyze", "latin1.cnn"], capsys) == (
+        1, "", "latin1.cnn:1:33: error: the file is not UTF-8 text (byte 0xe9 cannot be decoded)\n"
+               "    INPUT(1, 28, 28) -> FC(10) # caf\n"
+               "                                    ^\n")
+
+
+def test_set_without_equals(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "t.cnn").write_text("INPUT(1, 8, 8) -> [RELU] * N")
+    assert run(["analyze", "t.cnn", "--set", "N"], capsys) == (
+        1, "", "--set: error: --set expects NAME=VALUE, e.g. --set N=3, not 'N'\n")
+
+
+def test_set_bad_syntax(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "t.cnn").write_text("INPUT(1, 8, 8) -> [RELU] * N")
+    assert run(["analyze", "t.cnn", "--set", "N=(3"], capsys) == (
+        1, "", "--set N:1:3: error: expected `)` or `,` but found end of input\n    (3\n      ^\n")
+
+
+def test_set_unknown_variable(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "t.cnn").write_text("let N = 2\nINPUT(1, 8, 8) -> [RELU] * N")
+    assert run(["analyze", "t.cnn", "--set", "NN=3"], capsys) == (
+        1, "", "--set: error: the spec has no variable `NN` to set; did you mean `N`?\n")
+
+
+def test_set_word_where_number_expected(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "t.cnn").write_text("INPUT(1, 8, 8) -> CONV(N, k=3)")
+    assert run(["analyze", "t.cnn", "--set", "N=abc"], capsys) == (
+        1, "", "t.cnn:1:24: error: `out` of CONV must be a whole number, not the word `abc`\n"
+               "    INPUT(1, 8, 8) -> CONV(N, k=3)\n"
+               "                           ^\n")
+
+
+def test_usage_error_exits_2(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["analyze"])
+    assert exit_info.value.code == 2
+    assert "the following arguments are required: FILE" in capsys.readouterr().err
+
+
+def test_stdin(monkeypatch, capsys):
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"INPUT(1, 28, 28) -> CONV(6, k=29)")))
+    assert run(["analyze", "-"], capsys) == (
+        1, "", "<stdin>:1:21: error: CONV(6, k=29): input is 1×28×28, smaller than the 29×29 kernel\n"
+               "    INPUT(1, 28, 28) -> CONV(6, k=29)\n"
+               "                        ^~~~~~~~~~~~~\n")
