@@ -273,3 +273,13 @@ def test_python_dash_m(tmp_path):
     assert result.returncode == 0
     assert result.stdout.splitlines()[1] == \
         '1,conv,"CONV(32, k=5)",1,21,1x28x28,32x24x24,832,0,460800,921600,18432,5x5,1x1'
+
+
+def test_readme_documents_every_layer_kind():
+    from cnnspec import ops
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for op in ops.OPS:
+        assert f"`{op.name.upper()}" in readme, op.name
+        for alias in op.aliases:
+            assert f"`{alias.upper()}`" in readme or f"`{alias.upper()}" in readme, alias
