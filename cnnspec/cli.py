@@ -69,11 +69,14 @@ def _analyze(args) -> int:
             sys.stderr.write(render.warnings_text(report) + "\n")
     elif args.format == "markdown":
         out.write(render.markdown(report))
-    else:
+    elif out.isatty():
         from rich.console import Console
 
-        console = Console(file=out, highlight=False, width=None if out.isatty() else 160)
-        console.print(render.table(report))
+        Console(file=out, highlight=False).print(render.table(report))
+        if report.warnings:
+            out.write("\n" + render.warnings_text(report) + "\n")
+    else:
+        out.write(render.plain_table(report))
         if report.warnings:
             out.write("\n" + render.warnings_text(report) + "\n")
     return 0

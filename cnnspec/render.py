@@ -66,39 +66,65 @@ def summary_lines(report: Report) -> list[str]:
     ]
 
 
-def _layer_cells(layer: LayerReport) -> tuple[str, ...]:
-    return (str(layer.index), shape_text(layer.output_shape), count(layer.params), count(layer.macs),
-            count(layer.activations), _rf_text(layer))
+HEADERS = ("#", "layer", "output", "params", "MACs", "activations", "RF /jump")
+_RIGHT = (True, False, True, True, True, True, True)  # which columns are right-aligned
+
+
+def table_cells(report: Report) -> tuple[list[tuple[str, tuple[str, ...]]], tuple[str, ...]]:
+    """The table as text cells, shared by every drawing of it: ([(row kind, cells)], footer).
+
+    Row kinds: "input", "repeat" (a pass of a repeat starts; only the layer cell is filled), "layer".
+    """
+    rows = [("input", ("", report.input_text, shape_text(report.input_shape), "", "", "", ""))]
+    for kind, depth, item in _rows(report):
+        indent = "  " * depth
+        if kind == "repeat":
+            rows.append(("repeat", ("", indent + "▸ " + item, "", "", "", "", "")))
+        else:
+            rows.append(("layer", (str(item.index), indent + item.text, shape_text(item.output_shape),
+                                   count(item.params), count(item.macs), count(item.activations), _rf_text(item))))
+    t = report.totals
+    return rows, ("", "total", "", count(t.params), count(t.macs), count(t.activations), "")
 
 
 def table(report: Report):
-    """A rich Table in the spirit of the lecture's case-study table."""
+    """A rich Table in the spirit of the lecture's case-study table (for terminals and Jupyter)."""
     from rich import box
     from rich.table import Table
-    from rich.text import Text
 
-    t = report.totals
-    rows = list(_rows(report))
-    cells = {id(item): _layer_cells(item) for kind, _, item in rows if kind == "layer"}
-    footers = ("", "", count(t.params), count(t.macs), count(t.activations), "")
+    rows, footer = table_cells(report)
     # Numbers are never cut: their columns are as wide as their widest cell, and the layer text folds instead.
-    widths = [max([len(c[i]) for c in cells.values()] + [len(footers[i])]) for i in range(6)]
-
+    widths = [max(len(cells[i]) for _, cells in rows + [("", footer)]) for i in range(len(HEADERS))]
     grid = Table(box=box.SIMPLE_HEAD, show_footer=True, title=report.path, title_justify="left",
                  caption="\n".join(summary_lines(report)), caption_justify="left")
-    grid.add_column("#", justify="right", style="dim", min_width=widths[0], no_wrap=True)
-    grid.add_column("layer", footer="total", overflow="fold")
-    for name, width, footer in zip(("output", "params", "MACs", "activations", "RF /jump"), widths[1:], footers[1:]):
-        grid.add_column(name, justify="right", footer=footer, min_width=width, no_wrap=True)
-    grid.add_row("", report.input_text, shape_text(report.input_shape), "", "", "", "")
-    for kind, depth, item in rows:
-        indent = "  " * depth
-        if kind == "repeat":
-            grid.add_row("", Text(indent + "▸ " + item, style="italic cyan"), "", "", "", "", "")
+    for i, name in enumerate(HEADERS):
+        if i == 1:
+            grid.add_column(name, footer=footer[i], overflow="fold")
         else:
-            index, *numbers = cells[id(item)]
-            grid.add_row(index, indent + item.text, *numbers)
+            grid.add_column(name, footer=footer[i], justify="right", min_width=widths[i], no_wrap=True,
+                            style="dim" if i == 0 else None)
+    for kind, cells in rows:
+        grid.add_row(*cells, style="italic cyan" if kind == "repeat" else None)
     return grid
+
+
+def plain_table(report: Report) -> str:
+    """The same table as plain text, drawn without rich: what `analyze` prints when its output is not a
+    terminal (a file, a pipe), where colour is lost anyway and rich's start-up would be most of the run."""
+    rows, footer = table_cells(report)
+    everything = [HEADERS] + [cells for _, cells in rows] + [footer]
+    widths = [max(len(cells[i]) for cells in everything) for i in range(len(HEADERS))]
+
+    def line(cells) -> str:
+        parts = [c.rjust(w) if right else c.ljust(w) for c, w, right in zip(cells, widths, _RIGHT)]
+        return ("  " + "   ".join(parts)).rstrip()
+
+    rule = " " + "─" * (sum(widths) + 3 * (len(widths) - 1) + 2)
+    out = [report.path, "", line(HEADERS), rule]
+    out += [line(cells) for _, cells in rows]
+    out += [rule, line(footer), ""]
+    out += summary_lines(report)
+    return "\n".join(out) + "\n"
 
 
 def warnings_text(report: Report) -> str:
@@ -106,29 +132,23 @@ def warnings_text(report: Report) -> str:
 
 
 def markdown(report: Report) -> str:
-    out = io.StringIO()
-    out.write(f"**{report.path}**\n\n")
-    out.write("| # | layer | output | params | MACs | activations | RF /jump |\n")
-    out.write("|--:|:--|--:|--:|--:|--:|--:|\n")
-    out.write(f"|  | `{report.input_text}` | {shape_text(report.input_shape)} |  |  |  |  |\n")
-    for kind, depth, item in _rows(report):
-        pad = "&nbsp;&nbsp;" * depth
-        if kind == "repeat":
-            out.write(f"|  | {pad}▸ *`{item}`* |  |  |  |  |  |\n")
-            continue
-        layer = item
-        out.write(f"| {layer.index} | {pad}`{layer.text}` | {shape_text(layer.output_shape)} | {count(layer.params)} "
-                  f"| {count(layer.macs)} | {count(layer.activations)} | {_rf_text(layer)} |\n")
-    t = report.totals
-    out.write(f"|  | **total** |  | **{count(t.params)}** | **{count(t.macs)}** | **{count(t.activations)}** |  |\n\n")
-    for line in summary_lines(report):
-        out.write(f"- {line}\n")
+    rows, footer = table_cells(report)
+    out = [f"**{report.path}**", "", "| " + " | ".join(HEADERS) + " |",
+           "|" + "|".join("--:" if right else ":--" for right in _RIGHT) + "|"]
+    for kind, cells in rows:
+        index, layer, *numbers = cells
+        depth = (len(layer) - len(layer.lstrip(" "))) // 2
+        layer = "&nbsp;&nbsp;" * depth + (f"*`{layer.strip()}`*" if kind == "repeat" else f"`{layer.strip()}`")
+        out.append("| " + " | ".join([index, layer, *numbers]) + " |")
+    out.append("| " + " | ".join(f"**{c}**" if c else "" for c in footer) + " |")
+    out.append("")
+    out += [f"- {line}" for line in summary_lines(report)]
     if report.warnings:
-        out.write("\n**Warnings**\n\n")
+        out += ["", "**Warnings**", ""]
         for w in report.warnings:
             where = f"line {w.line}, column {w.column}: " if w.line else ""
-            out.write(f"- {where}{w.message}\n")
-    return out.getvalue()
+            out.append(f"- {where}{w.message}")
+    return "\n".join(out) + "\n"
 
 
 CSV_COLUMNS = ("index", "op", "text", "line", "column", "input_shape", "output_shape", "params", "buffers", "macs",
