@@ -283,3 +283,11 @@ def test_readme_documents_every_layer_kind():
         assert f"`{op.name.upper()}" in readme, op.name
         for alias in op.aliases:
             assert f"`{alias.upper()}`" in readme or f"`{alias.upper()}" in readme, alias
+
+
+def test_plain_table_golden(capsys, monkeypatch):
+    """Piped output is the plain drawing of the table, whole (regenerate by hand after a deliberate change)."""
+    monkeypatch.chdir(ROOT)
+    code, out, err = run(["analyze", "specs/template.cnn"], capsys)
+    assert (code, err) == (0, "")
+    assert out == (GOLDEN / "template_plain.txt").read_text(encoding="utf-8")
