@@ -132,3 +132,25 @@ def test_spec_matches_torch(name):
         assert report.totals.params == params
         if macs is not None:
             assert report.totals.macs == macs
+
+
+def test_lenet_like_reproduces_the_case_study_table():
+    """Seed 000's table, row by row: output size, # parameters, # products, exactly as the notes print them."""
+    import cnnspec
+
+    report = cnnspec.analyze(cnnspec.load(SPECS_DIR / "lenet_like.cnn"))
+    rows = [(layer.output_shape, layer.params, layer.macs) for layer in report.layers]
+    assert rows == [
+        ((32, 24, 24), 32 * (5**2 + 1), 32 * 24**2 * 5**2),           # 832, 460800
+        ((32, 8, 8), 0, 0),
+        ((32, 8, 8), 0, 0),
+        ((64, 4, 4), 64 * (32 * 5**2 + 1), 64 * 32 * 4**2 * 5**2),   # 51264, 819200
+        ((64, 2, 2), 0, 0),
+        ((64, 2, 2), 0, 0),
+        ((256,), 0, 0),
+        ((200,), 200 * (256 + 1), 200 * 256),                        # 51400, 51200
+        ((200,), 0, 0),
+        ((10,), 10 * (200 + 1), 10 * 200),                           # 2010, 2000
+    ]
+    assert [r[1] for r in rows if r[1]] == [832, 51_264, 51_400, 2_010]
+    assert [r[2] for r in rows if r[2]] == [460_800, 819_200, 51_200, 2_000]
