@@ -1,15 +1,17 @@
-"""IR to Report: run each layer's registry rule in order, tracking shape and receptive field."""
+"""IR to Report: run each layer's registry rule in order, tracking shape and receptive field, naming each
+layer by its place in the network (`layer2.1.conv1`) and summing blocks, repeats and labelled groups."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from . import ops
-from .errors import CnnspecError, Diagnostic
-from .ir import Layer, Network, Repeat
-from .report import LayerReport, RepeatStep, Report, Totals
-from .resolve import resolve
+from .errors import CnnspecError, Diagnostic, Span
+from .ir import Block, Group, Layer, Merge, Network, Repeat
+from .report import LayerReport, Report, ScopeReport, Totals
+from .resolve import first_line, resolve
 from .syntax import Program
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
@@ -28,23 +30,57 @@ def analyze(net: Program | Network, /, batch: int = 1, dtype: str = "float32", *
     return _Analysis(net).run(batch, dtype)
 
 
+@dataclass(frozen=True, slots=True)
+class _State:
+    """What flows along the chain: the tensor's shape, its receptive field and jump, and where it came from."""
+
+    shape: tuple[int, ...]
+    receptive: tuple
+    jump: tuple
+    extent: tuple[int, ...]  # the spatial size of the map the elements index (kept through FLATTEN)
+    last: int  # index of the layer that produced it; 0 is INPUT
+    end: Span | None  # where that layer is written, for messages about branches
+
+
+class _Namer:
+    """Names children in one module scope: a child's label, else its position (as nn.Sequential does)."""
+
+    def __init__(self, prefix: str = ""):
+        self.prefix = prefix
+        self.count = 0
+
+    def name(self, label: str | None) -> str:
+        position = self.count
+        self.count += 1
+        return self.prefix + (label if label else str(position))
+
+
+@dataclass
+class _OpenScope:
+    id: int
+    kind: str
+    text: str
+    path: str
+    span: Span
+    parent: int | None
+    depth: int
+    first: int = 0
+
+
 class _Analysis:
     def __init__(self, net: Network):
         self.net = net
         self.layers: list[LayerReport] = []
+        self.scopes: list[ScopeReport | None] = []
         self.warnings: list[Diagnostic] = []
-        self.seen_warnings: set[tuple[str, int]] = set()
+        self.seen_warnings: set[tuple[str, str, int]] = set()
         self.int64_buffers = 0
-        self.repeat_ids: dict[int, int] = {}
 
     def run(self, batch: int, dtype: str) -> Report:
         shape = tuple(self.net.input.arg("shape").value)
         rank = len(shape) - 1
-        self.shape = shape
-        self.receptive = (1,) * rank
-        self.jump: tuple = (1,) * rank
-        self.extent = shape[1:]
-        self.walk(self.net.body, ())
+        state = _State(shape, (1,) * rank, (1,) * rank, shape[1:], 0, self.net.input.span)
+        state = self.walk(self.net.body, state, (), _Namer())
         size = DTYPE_BYTES[dtype]
         layers = self.layers
         params = sum(l.params for l in layers)
@@ -57,44 +93,105 @@ class _Analysis:
             input_bytes=batch * math.prod(shape) * size,
             activation_bytes=batch * activations * size,
         )
-        return Report(self.net.source.path, self.net.input.text, shape, self.shape, tuple(layers), totals,
-                      tuple(self.warnings), batch, dtype)
+        return Report(self.net.source.path, self.net.input.text, shape, state.shape, tuple(layers), totals,
+                      tuple(self.warnings), batch, dtype, tuple(self.scopes))
 
-    def walk(self, nodes, repeats: tuple[RepeatStep, ...]) -> None:
+    # ------------------------------------------------------------------ structure
+
+    def walk(self, nodes, state: _State, scopes: tuple[int, ...], namer: _Namer) -> _State:
         for node in nodes:
-            if isinstance(node, Repeat):
-                ident = self.repeat_ids.setdefault(id(node), len(self.repeat_ids) + 1)
-                for iteration in range(1, node.count + 1):
-                    step = RepeatStep(ident, node.text, iteration, node.count)
-                    self.walk(node.body, (*repeats, step))
+            if isinstance(node, Layer):
+                state = self.layer(node, state, scopes, namer.name(node.label))
+            elif isinstance(node, Repeat):
+                inner_namer = _Namer(namer.name(node.label) + ".") if node.label else namer
+                scope = self.open("repeat", node, scopes, inner_namer.prefix.rstrip(".") if node.label else "")
+                for _ in range(node.count):
+                    state = self.walk(node.body, state, (*scopes, scope.id), inner_namer)
+                self.close(scope)
+            elif isinstance(node, (Block, Group)):
+                path = namer.name(node.label)
+                scope = self.open("block" if isinstance(node, Block) else "group", node, scopes, path)
+                try:
+                    state = self.walk(node.body, state, (*scopes, scope.id), _Namer(path + "."))
+                except CnnspecError as error:
+                    if isinstance(node, Block):  # the body's line alone does not say which call failed
+                        error.diagnostics.append(Diagnostic("note", f"in the call {node.text}", first_line(node.span)))
+                    raise
+                self.close(scope)
+            elif isinstance(node, Merge):
+                state = self.merge(node, state, scopes, namer)
             else:
-                self.layer(node, repeats)
+                raise AssertionError(f"unknown IR node {node!r}")
+        return state
 
-    def layer(self, layer: Layer, repeats: tuple[RepeatStep, ...]) -> None:
+    def open(self, kind: str, node, scopes: tuple[int, ...], path: str) -> _OpenScope:
+        text = f"{node.label}: {node.text}" if node.label else node.text
+        scope = _OpenScope(len(self.scopes) + 1, kind, text, path, node.span, scopes[-1] if scopes else None,
+                           len(scopes) + 1, len(self.layers) + 1)
+        self.scopes.append(None)  # filled in when the scope closes, with its sums
+        return scope
+
+    def close(self, scope: _OpenScope) -> None:
+        inside = self.layers[scope.first - 1:]
+        self.scopes[scope.id - 1] = ScopeReport(
+            id=scope.id, kind=scope.kind, text=scope.text, path=scope.path, line=scope.span.line,
+            column=scope.span.column, parent=scope.parent, depth=scope.depth,
+            first=scope.first, last=len(self.layers),
+            params=sum(l.params for l in inside), buffers=sum(l.buffers for l in inside),
+            macs=sum(l.macs for l in inside), activations=sum(l.activations for l in inside))
+
+    # ------------------------------------------------------------------ layers
+
+    def layer(self, layer: Layer, state: _State, scopes, path: str) -> _State:
         op = ops.get(layer.op)
-        ctx = ops.LayerContext(layer, op, ops.fill_defaults(op, layer), self.shape, self.extent)
+        ctx = ops.LayerContext(layer, op, ops.fill_defaults(op, layer), state.shape, state.extent)
         result = op.rule(ctx)
+        receptive, jump = state.receptive, state.jump
+        if result.window is not None:
+            receptive = tuple(_exact(r + (k - 1) * j) for r, k, j in zip(receptive, result.window.kernel, jump))
+            jump = tuple(_exact(j * s) for j, s in zip(jump, result.window.stride))
+        return self.record(layer, op, ctx, result, state, receptive, jump, scopes, path, ())
+
+    def merge(self, node: Merge, state: _State, scopes, namer: _Namer) -> _State:
+        ends = []
+        for branch, branch_span in zip(node.branches, node.branch_spans):
+            end = self.walk(branch, replace(state, end=first_line(branch_span)), scopes, namer)
+            ends.append(end)
+        op = ops.get(node.op)
+        ctx = ops.LayerContext(node, op, ops.fill_defaults(op, node), ends[0].shape, state.extent,
+                               branches=tuple(e.shape for e in ends), branch_spans=tuple(e.end for e in ends))
+        result = op.rule(ctx)
+        # The receptive field through branches is the largest over the paths. The jump is the largest of
+        # the branches that keep the output's spatial size: a broadcast gate (C×1×1) sets no grid.
+        receptive = tuple(max(values) for values in zip(*(e.receptive for e in ends)))
+        full = [e for e in ends if e.shape[1:] == result.shape[1:]] or ends
+        jump = tuple(max(values) for values in zip(*(e.jump for e in full)))
+        merged = replace(state, extent=ends[0].extent)
+        return self.record(node, op, ctx, result, merged, receptive, jump, scopes, namer.name(node.label),
+                           tuple(e.last for e in ends))
+
+    def record(self, node, op, ctx, result, state: _State, receptive, jump, scopes, path, inputs) -> _State:
         for message, span in ctx.warnings:
-            key = (message, span.start)
+            key = (message, span.source.path, span.start)
             if key not in self.seen_warnings:
                 self.seen_warnings.add(key)
                 self.warnings.append(Diagnostic("warning", message, span))
-        if result.window is not None:
-            self.receptive = tuple(r + (k - 1) * j for r, k, j in zip(self.receptive, result.window.kernel, self.jump))
-            self.jump = tuple(_exact(j * s) for j, s in zip(self.jump, result.window.stride))
-            self.receptive = tuple(_exact(r) for r in self.receptive)
-        if result.extent is not None:
-            self.extent = result.extent
-        elif len(result.shape) > 1:
-            self.extent = result.shape[1:]
         self.int64_buffers += result.int64_buffers
+        index = len(self.layers) + 1
         self.layers.append(LayerReport(
-            index=len(self.layers) + 1, op=op.name, text=layer.text, line=layer.span.line, column=layer.span.column,
-            input_shape=self.shape, output_shape=result.shape, params=result.params, buffers=result.buffers,
-            macs=result.macs, activations=math.prod(result.shape), receptive_field=self.receptive, jump=self.jump,
-            repeats=repeats,
+            index=index, op=op.name, text=node.text, line=node.span.line, column=node.span.column,
+            resolved=node.text if op.merge else op.call_text((k, a.value) for k, a in node.args),
+            input_shape=state.shape, output_shape=result.shape, params=result.params, buffers=result.buffers,
+            macs=result.macs, activations=math.prod(result.shape), receptive_field=receptive, jump=jump,
+            path=path, inputs=inputs, scopes=scopes,
         ))
-        self.shape = result.shape
+        if result.extent is not None:
+            extent = result.extent
+        elif len(result.shape) > 1:
+            extent = result.shape[1:]
+        else:
+            extent = state.extent
+        return _State(result.shape, receptive, jump, extent, index, node.span)
 
 
 def _exact(value):

@@ -27,6 +27,8 @@ def _parser() -> argparse.ArgumentParser:
                          help="output format (default: table)")
     analyze.add_argument("--batch", "-b", type=_positive_int, default=1, metavar="B",
                          help="batch size for the memory estimate (default: 1)")
+    analyze.add_argument("--depth", "-d", type=_depth, default=None, metavar="N",
+                         help="table rows down to N levels of blocks and repeats (0: totals only; default: all)")
     analyze.add_argument("--dtype", choices=("float32", "float16", "bfloat16", "float64"), default="float32",
                          help="element type for the memory estimate (default: float32)")
     return parser
@@ -39,6 +41,16 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _depth(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
     return value
 
 
@@ -68,15 +80,15 @@ def _analyze(args) -> int:
         if report.warnings:
             sys.stderr.write(render.warnings_text(report) + "\n")
     elif args.format == "markdown":
-        out.write(render.markdown(report))
+        out.write(render.markdown(report, args.depth))
     elif out.isatty():
         from rich.console import Console
 
-        Console(file=out, highlight=False).print(render.table(report))
+        Console(file=out, highlight=False).print(render.table(report, args.depth))
         if report.warnings:
             out.write("\n" + render.warnings_text(report) + "\n")
     else:
-        out.write(render.plain_table(report))
+        out.write(render.plain_table(report, args.depth))
         if report.warnings:
             out.write("\n" + render.warnings_text(report) + "\n")
     return 0

@@ -2,6 +2,8 @@
 
 Source spans ride along for error messages but take no part in equality, so two networks written
 differently (a default here, a variable there) compare equal when they describe the same layers.
+Unlabelled groups are flattened away; labels, repeats, block calls and merges stay, because they give
+the network its structure: the rows of the table's tree and the names of layers (`layer2.1.conv1`).
 """
 
 from __future__ import annotations
@@ -24,12 +26,13 @@ class Arg:
 
 @dataclass(frozen=True, slots=True)
 class Layer:
-    """One layer as written: its canonical op name and the arguments given (registry defaults not filled in)."""
+    """One layer: its canonical op name and the arguments given (registry defaults not filled in)."""
 
     op: str
     args: tuple[tuple[str, Arg], ...]
-    text: str = field(compare=False)
-    span: Span = field(compare=False)
+    label: str | None = None
+    text: str = field(default="", compare=False)
+    span: Span | None = field(default=None, compare=False)
 
     def arg(self, name: str) -> Arg | None:
         for key, arg in self.args:
@@ -40,15 +43,56 @@ class Layer:
 
 @dataclass(frozen=True, slots=True)
 class Repeat:
-    """A group of layers run `count` times in sequence (count ≥ 1; a count of 0 leaves no node)."""
+    """A sequence run `count` times in a row (count ≥ 1; a count of 0 leaves no node)."""
 
     body: tuple[Node, ...]
     count: int
-    text: str = field(compare=False)
-    span: Span = field(compare=False)
+    label: str | None = None
+    text: str = field(default="", compare=False)
+    span: Span | None = field(default=None, compare=False)
 
 
-Node = Union[Layer, Repeat]
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A labelled sequence (`stem: [CONV -> BN -> RELU]`); unlabelled groups are flattened into their parent."""
+
+    body: tuple[Node, ...]
+    label: str | None = None
+    text: str = field(default="", compare=False)
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """One call of a user-defined block, its body resolved with the call's arguments."""
+
+    name: str
+    body: tuple[Node, ...]
+    label: str | None = None
+    text: str = field(default="", compare=False)
+    span: Span | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Merge:
+    """Parallel branches from one input, joined by a merge op (add, concat, mul); an empty branch is the input."""
+
+    op: str
+    args: tuple[tuple[str, Arg], ...]
+    branches: tuple[tuple[Node, ...], ...]
+    label: str | None = None
+    text: str = field(default="", compare=False)
+    span: Span | None = field(default=None, compare=False)
+    branch_spans: tuple[Span, ...] = field(default=(), compare=False)
+
+    def arg(self, name: str) -> Arg | None:
+        for key, arg in self.args:
+            if key == name:
+                return arg
+        return None
+
+
+Node = Union[Layer, Repeat, Group, Block, Merge]
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,14 +104,20 @@ class Network:
     source: Source = field(compare=False, repr=False)
 
     def layers(self):
-        """Every concrete layer after INPUT, repeats expanded, in execution order."""
-        yield from _expand(self.body)
+        """Every concrete layer after INPUT, in execution order (a merge after its branches)."""
+        yield from expand(self.body)
 
 
-def _expand(nodes):
+def expand(nodes):
     for node in nodes:
         if isinstance(node, Repeat):
             for _ in range(node.count):
-                yield from _expand(node.body)
+                yield from expand(node.body)
+        elif isinstance(node, (Group, Block)):
+            yield from expand(node.body)
+        elif isinstance(node, Merge):
+            for branch in node.branches:
+                yield from expand(branch)
+            yield node
         else:
             yield node

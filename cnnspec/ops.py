@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from .errors import CnnspecError, Span, suggest
+from .errors import CnnspecError, Diagnostic, Span, suggest
 from .words import join_words, plural, shape_text, value_text
 
 if TYPE_CHECKING:
@@ -53,6 +53,8 @@ class Param:
         from .resolve import MISSING, Word
 
         where = f"`{self.name}` of {written}"
+        if self.kind == "channels" and isinstance(value, str) and value.lower() == "in":
+            return "in"
         if isinstance(value, Word) and self.kind not in ("word", "padding"):
             written_here = value.span == span and not value.span.text.startswith(("'", '"'))
             if value.lower() in ("same", "valid"):
@@ -76,7 +78,7 @@ class Param:
             "int": "a whole number", "ints": "a whole number or a tuple of whole numbers",
             "padding": "a whole number, a tuple of whole numbers, `same` or `valid`",
             "float": "a number", "floats": "a number or a tuple of numbers", "bool": "true or false",
-            "shape": "1 to 4 whole numbers",
+            "shape": "1 to 4 whole numbers", "channels": "a whole number or `in` (the input channels)",
         }[self.kind]
 
     def _wrong(self, value) -> str:
@@ -96,6 +98,9 @@ class Param:
         if isinstance(value, bool) or not isinstance(value, int):
             return self._wrong(value)
         return self._bounds(value) or (value,)
+
+    def _check_channels(self, value):
+        return self._check_int(value)
 
     def _check_ints(self, value):
         if isinstance(value, tuple):
@@ -201,6 +206,9 @@ class LayerContext:
     shape: tuple[int, ...]
     extent: tuple[int, ...]
     warnings: list[tuple[str, Span]] = field(default_factory=list)
+    # For a merge: the shape each branch ends with, and where each branch is written.
+    branches: tuple[tuple[int, ...], ...] = ()
+    branch_spans: tuple[Span, ...] = ()
 
     @property
     def channels(self) -> int:
@@ -222,8 +230,9 @@ class LayerContext:
         arg = self.layer.arg(name) if name else None
         return arg.span if arg is not None and arg.span.source is self.layer.span.source else self.layer.span
 
-    def fail(self, message: str, arg: str | None = None) -> NoReturn:
-        raise CnnspecError(message, self.span(arg))
+    def fail(self, message: str, arg: str | None = None, notes: list[tuple[str, Span]] = ()) -> NoReturn:
+        raise CnnspecError(diagnostics=[Diagnostic("error", message, self.span(arg)),
+                                        *(Diagnostic("note", text, span) for text, span in notes)])
 
     def warn(self, message: str, arg: str | None = None) -> None:
         self.warnings.append((message, self.span(arg)))
@@ -259,6 +268,7 @@ class OpSpec:
     params: tuple[Param, ...] = ()
     positional: tuple[str, ...] = ()  # at most one name
     variadic: str | None = None  # INPUT: all positional values go to this parameter
+    merge: bool = False  # joins parallel branches: written NAME { branch | branch }
     aliases: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # alias → preset arguments
     example: str = ""
     torch: str = ""  # the PyTorch equivalent, for the docs
@@ -278,6 +288,16 @@ class OpSpec:
 
     def argument_names(self) -> list[str]:
         return [n for p in self.params for n in (p.name, *p.aliases)]
+
+    def call_text(self, args) -> str:
+        """The layer written with its resolved values: `CONV(64, k=3, s=2, p=1, bias=false)`."""
+        values = dict(args)
+        written = [value_text(v) for v in values.pop(self.variadic, ())] if self.variadic else []
+        for name in self.positional:
+            if name in values:
+                written.append(value_text(values.pop(name)))
+        written += [f"{name}={value_text(value)}" for name, value in values.items()]
+        return self.name.upper() + (f"({', '.join(written)})" if written else "")
 
 
 # ------------------------------------------------------------------------------------ size rules
@@ -321,19 +341,22 @@ def _check_window_fits(ctx: LayerContext, kernel, dilation, pads, what: str) -> 
 
 
 def _warn_untiled(ctx: LayerContext, kernel, stride, dilation, pads) -> None:
-    """Warn when the last windows do not reach the end of the (padded) input, leaving rows unused."""
+    """Warn when the last windows stop short of the end of the input, so that input rows are never read.
+
+    Rows of padding left over are not worth a word: `k=3, s=2, p=1` on an even size always leaves one.
+    """
     dropped = []
     for axis, (n, k, s, d, (a, b)) in enumerate(zip(ctx.spatial, kernel, stride, dilation, pads)):
-        left_over = (n + a + b - (d * (k - 1) + 1)) % s
-        if left_over:
+        if d * (k - 1) + 1 < s:  # windows with gaps between them skip rows by design (1×1, stride 2)
+            continue
+        unread = (n + a + b - (d * (k - 1) + 1)) % s - b
+        if unread > 0:
             noun = _AXIS_NAMES[ctx.rank][axis]
-            dropped.append(f"last {noun}" if left_over == 1 else f"last {left_over} {noun}s")
+            dropped.append(f"last {noun}" if unread == 1 else f"last {unread} {noun}s")
     if dropped:
-        padded = tuple(n + a + b for n, (a, b) in zip(ctx.spatial, pads))
-        size = shape_text(ctx.spatial) + (f", padded to {shape_text(padded)}" if padded != ctx.spatial else "")
-        verb = "is" if len(dropped) == 1 and dropped[0].startswith("last ") and " " not in dropped[0][5:] else "are"
-        ctx.warn(f"{ctx.text}: stride {_axes_text(stride)} does not tile the input ({size}): the "
-                 f"{join_words(dropped)} {verb} never used")
+        verb = "is" if len(dropped) == 1 and dropped[0].count(" ") == 1 else "are"
+        ctx.warn(f"{ctx.text}: stride {_axes_text(stride)} does not tile the {shape_text(ctx.spatial)} input: "
+                 f"its {join_words(dropped)} {verb} never used")
 
 
 def _axes_text(values) -> str:
@@ -343,7 +366,8 @@ def _axes_text(values) -> str:
 
 def _conv(ctx: LayerContext) -> LayerResult:
     ctx.need_spatial()
-    out, groups, c_in = ctx.args["out"], ctx.args["g"], ctx.channels
+    c_in = ctx.channels
+    out, groups = (c_in if ctx.args[n] == "in" else ctx.args[n] for n in ("out", "g"))
     kernel, stride, dilation = ctx.per_axis("k"), ctx.per_axis("s"), ctx.per_axis("d")
     if ctx.given("in") and ctx.args["in"] != c_in:
         ctx.fail(f"{ctx.text} expects {ctx.args['in']} input channels but receives {c_in} "
@@ -474,6 +498,58 @@ def _resize(ctx: LayerContext) -> LayerResult:
     return LayerResult((ctx.channels, *spatial), window=window)
 
 
+def _channel_shuffle(ctx: LayerContext) -> LayerResult:
+    groups = ctx.args["groups"]
+    if ctx.channels % groups:
+        ctx.fail(f"{ctx.text}: {groups} groups do not divide the {ctx.channels} channels", "groups")
+    return LayerResult(ctx.shape)
+
+
+def _split(ctx: LayerContext) -> LayerResult:
+    """One piece of `torch.chunk(x, parts, dim=1)`: pieces of ⌈C/parts⌉ channels, the last one what is left."""
+    parts, index = ctx.args["parts"], ctx.args["i"]
+    size = -(-ctx.channels // parts)
+    channels = min(size, ctx.channels - index * size)
+    if index >= parts or channels < 1:
+        pieces = -(-ctx.channels // size)
+        ctx.fail(f"{ctx.text}: {ctx.channels} channels in pieces of {size} make only {pieces} "
+                 f"piece{'s' if pieces != 1 else ''}, so there is no piece i={index} (counted from 0)", "i")
+    return LayerResult((channels, *ctx.spatial))
+
+
+def _merge_mismatch(ctx: LayerContext, i: int, j: int, needs: str) -> NoReturn:
+    shapes = ctx.branches
+    ctx.fail(f"{ctx.text}: branch {i + 1} ends with {shape_text(shapes[i])} but branch {j + 1} ends with "
+             f"{shape_text(shapes[j])}; {needs}",
+             notes=[(f"branch {k + 1} ends here, with {shape_text(shapes[k])}", ctx.branch_spans[k]) for k in (i, j)])
+
+
+def _add(ctx: LayerContext) -> LayerResult:
+    for j, shape in enumerate(ctx.branches[1:], 1):
+        if shape != ctx.branches[0]:
+            _merge_mismatch(ctx, 0, j, f"{ctx.op.name.upper()} needs equal shapes")
+    return LayerResult(ctx.branches[0])
+
+
+def _concat(ctx: LayerContext) -> LayerResult:
+    first = ctx.branches[0]
+    for j, shape in enumerate(ctx.branches[1:], 1):
+        if len(shape) != len(first) or shape[1:] != first[1:]:
+            what = "the same spatial size" if len(shape) == len(first) else "the same number of axes"
+            _merge_mismatch(ctx, 0, j, f"CONCAT joins channels and needs {what}")
+    return LayerResult((sum(shape[0] for shape in ctx.branches), *first[1:]))
+
+
+def _mul(ctx: LayerContext) -> LayerResult:
+    """Element-wise product with broadcasting (a gate of C×1×1 scales a C×H×W map)."""
+    out = ctx.branches[0]
+    for j, shape in enumerate(ctx.branches[1:], 1):
+        if len(shape) != len(out) or any(a != b and 1 not in (a, b) for a, b in zip(shape, out)):
+            _merge_mismatch(ctx, 0, j, "MUL needs equal sizes, or 1, on every axis")
+        out = tuple(max(a, b) for a, b in zip(shape, out))
+    return LayerResult(out)
+
+
 def _input(ctx: LayerContext) -> LayerResult:  # INPUT is read by the analyzer, never run as a layer
     return LayerResult(tuple(ctx.args["shape"]))
 
@@ -500,11 +576,11 @@ OPS: tuple[OpSpec, ...] = (
            (Param("shape", "shape", "channels then spatial sizes", REQUIRED, minimum=1),),
            variadic="shape", example="INPUT(3, 32, 32)", torch="the input tensor"),
     OpSpec("conv", "convolution; rank (1-D, 2-D, 3-D) taken from the input", _conv,
-           (Param("out", "int", "output channels", REQUIRED, aliases=("out_channels", "c"), minimum=1),
+           (Param("out", "channels", "output channels", REQUIRED, aliases=("out_channels", "c"), minimum=1),
             _K, _S,
             Param("p", "padding", "padding on each side", 0, aliases=("padding", "pad"), minimum=0),
             _D,
-            Param("g", "int", "groups", 1, aliases=("groups",), minimum=1),
+            Param("g", "channels", "groups (`g=in`: depthwise)", 1, aliases=("groups",), minimum=1),
             _BIAS,
             Param("in", "int", "input channels, checked against what arrives", None,
                   aliases=("in_channels",), minimum=1)),
@@ -532,7 +608,13 @@ OPS: tuple[OpSpec, ...] = (
     _activation("gelu", "Gaussian error linear unit", "nn.GELU"),
     _activation("softmax", "softmax over the channels", "nn.Softmax(dim=1)"),
     _activation("identity", "passes its input through", "nn.Identity"),
+    _activation("relu6", "ReLU capped at 6", "nn.ReLU6"),
+    _activation("hardswish", "hard swish", "nn.Hardswish"),
+    _activation("hardsigmoid", "hard sigmoid", "nn.Hardsigmoid"),
+    _activation("silu", "sigmoid linear unit (swish)", "nn.SiLU", aliases={"swish": {}}),
     OpSpec("bn", "batch normalisation: 2·C parameters, 2·C + 1 buffers", _batchnorm,
+           (Param("eps", "float", "added to the variance", 1e-5, minimum=0),
+            Param("momentum", "float", "of the running statistics", 0.1, minimum=0, maximum=1)),
            aliases={"batchnorm": {}}, example="BN", torch="nn.BatchNorm1d/2d/3d"),
     OpSpec("lrn", "local response normalisation", _lrn,
            (Param("size", "int", "neighbouring channels", REQUIRED, minimum=1),
@@ -542,7 +624,26 @@ OPS: tuple[OpSpec, ...] = (
     OpSpec("dropout", "dropout (identity at inference)", _same_shape,
            (Param("p", "float", "drop probability", 0.5, minimum=0, maximum=1),),
            positional=("p",), example="DROPOUT(0.5)", torch="nn.Dropout"),
+    OpSpec("stochasticdepth", "stochastic depth: drops the whole residual branch in training, identity at inference",
+           _same_shape, (Param("p", "float", "drop probability", 0.0, minimum=0, maximum=1),
+                         Param("mode", "word", "what is dropped", "row", choices=("row", "batch"))),
+           positional=("p",), aliases={"droppath": {}}, example="STOCHASTICDEPTH(0.2)",
+           torch="torchvision.ops.StochasticDepth"),
     OpSpec("flatten", "flattens to a vector", _flatten, example="FLATTEN", torch="nn.Flatten"),
+    OpSpec("channelshuffle", "channel shuffle (ShuffleNet)", _channel_shuffle,
+           (Param("groups", "int", "groups", REQUIRED, aliases=("g",), minimum=1),),
+           positional=("groups",), aliases={"shuffle": {}}, example="CHANNELSHUFFLE(2)", torch="nn.ChannelShuffle"),
+    OpSpec("split", "one piece of the channels, as torch.chunk(x, parts, dim=1)[i]", _split,
+           (Param("parts", "int", "number of pieces", REQUIRED, minimum=1),
+            Param("i", "int", "which piece, from 0", REQUIRED, aliases=("index",), minimum=0)),
+           positional=("parts",), aliases={"chunk": {}}, example="SPLIT(2, i=0)", torch="torch.chunk"),
+    OpSpec("add", "the sum of its branches (a residual connection)", _add, merge=True,
+           aliases={"sum": {}, "residual": {}}, example="ADD { CONV(64, k=3, p=1) -> BN | IDENTITY }",
+           torch="+"),
+    OpSpec("concat", "its branches concatenated on the channels", _concat, merge=True,
+           aliases={"cat": {}}, example="CONCAT { CONV(64, k=1) | CONV(64, k=3, p=1) }", torch="torch.cat(dim=1)"),
+    OpSpec("mul", "the element-wise product of its branches, broadcast (a gate)", _mul, merge=True,
+           aliases={"gate": {}}, example="MUL { IDENTITY | GAP -> CONV(16, k=1) -> SIGMOID }", torch="*"),
     OpSpec("fc", "fully connected; flattens a spatial input first", _fc,
            (Param("out", "int", "output features", REQUIRED, aliases=("out_features",), minimum=1),
             _BIAS,

@@ -38,22 +38,6 @@ def _rf_text(layer: LayerReport) -> str:
     return f"{field_text(layer.receptive_field)} /{field_text(layer.jump)}" if layer.jump else ""
 
 
-def _rows(report: Report):
-    """The table's rows in order: ("repeat", depth, text) headers where a repeat pass starts, then ("layer", depth, layer)."""
-    previous: tuple = ()
-    for layer in report.layers:
-        steps = layer.repeats
-        common = 0
-        while (common < len(steps) and common < len(previous)
-               and (steps[common].id, steps[common].iteration) == (previous[common].id, previous[common].iteration)):
-            common += 1
-        for depth in range(common, len(steps)):
-            step = steps[depth]
-            yield "repeat", depth, f"{step.text}  ({step.iteration}/{step.count})"
-        yield "layer", len(steps), layer
-        previous = steps
-
-
 def summary_lines(report: Report) -> list[str]:
     t = report.totals
     return [
@@ -70,29 +54,59 @@ HEADERS = ("#", "layer", "output", "params", "MACs", "activations", "RF /jump")
 _RIGHT = (True, False, True, True, True, True, True)  # which columns are right-aligned
 
 
-def table_cells(report: Report) -> tuple[list[tuple[str, tuple[str, ...]]], tuple[str, ...]]:
+SCOPE_TEXT_WIDTH = 60
+
+
+def _layer_text(report: Report, layer: LayerReport) -> str:
+    """As written; inside a block, where the text is the same for every call, with its values instead."""
+    in_block = any(report.scopes[i - 1].kind == "block" for i in layer.scopes)
+    text = layer.resolved if in_block else layer.text
+    if not layer.inputs:
+        return text
+    return f"{text}  ← " + ", ".join(str(i) if i else "input" for i in layer.inputs)
+
+
+def _scope_text(text: str) -> str:
+    return text if len(text) <= SCOPE_TEXT_WIDTH else text[:SCOPE_TEXT_WIDTH - 1].rstrip() + "…"
+
+
+def table_cells(report: Report, depth: int | None = None) -> tuple[list[tuple[str, tuple[str, ...]]], tuple[str, ...]]:
     """The table as text cells, shared by every drawing of it: ([(row kind, cells)], footer).
 
-    Row kinds: "input", "repeat" (a pass of a repeat starts; only the layer cell is filled), "layer".
+    Row kinds: "input"; "scope" (a block, repeat or labelled group, with the sums of its layers, before
+    them); "layer". Rows nested deeper than `depth` are left out (their scopes' sums include them);
+    depth 0 leaves only the totals.
     """
-    rows = [("input", ("", report.input_text, shape_text(report.input_shape), "", "", "", ""))]
-    for kind, depth, item in _rows(report):
-        indent = "  " * depth
-        if kind == "repeat":
-            rows.append(("repeat", ("", indent + "▸ " + item, "", "", "", "", "")))
-        else:
-            rows.append(("layer", (str(item.index), indent + item.text, shape_text(item.output_shape),
-                                   count(item.params), count(item.macs), count(item.activations), _rf_text(item))))
+    rows = [] if depth == 0 else [("input", ("", report.input_text, shape_text(report.input_shape), "", "", "", ""))]
+    opened: set[int] = set()
+    for layer in report.layers:
+        for level, scope_id in enumerate(layer.scopes, 1):
+            if scope_id in opened:
+                continue
+            opened.add(scope_id)
+            if depth is None or level <= depth:
+                scope = report.scopes[scope_id - 1]
+                last = report.layers[scope.last - 1]
+                span = f"{scope.first}–{scope.last}" if scope.last > scope.first else str(scope.first)
+                rows.append(("scope", (span, "  " * (level - 1) + "▸ " + _scope_text(scope.text),
+                                       shape_text(last.output_shape),
+                                       count(scope.params), count(scope.macs), count(scope.activations),
+                                       _rf_text(last))))
+        level = len(layer.scopes) + 1
+        if depth is None or level <= depth:
+            rows.append(("layer", (str(layer.index), "  " * (level - 1) + _layer_text(report, layer),
+                                   shape_text(layer.output_shape), count(layer.params), count(layer.macs),
+                                   count(layer.activations), _rf_text(layer))))
     t = report.totals
     return rows, ("", "total", "", count(t.params), count(t.macs), count(t.activations), "")
 
 
-def table(report: Report):
+def table(report: Report, depth: int | None = None):
     """A rich Table in the spirit of the lecture's case-study table (for terminals and Jupyter)."""
     from rich import box
     from rich.table import Table
 
-    rows, footer = table_cells(report)
+    rows, footer = table_cells(report, depth)
     # Numbers are never cut: their columns are as wide as their widest cell, and the layer text folds instead.
     widths = [max(len(cells[i]) for _, cells in rows + [("", footer)]) for i in range(len(HEADERS))]
     grid = Table(box=box.SIMPLE_HEAD, show_footer=True, title=report.path, title_justify="left",
@@ -104,14 +118,14 @@ def table(report: Report):
             grid.add_column(name, footer=footer[i], justify="right", min_width=widths[i], no_wrap=True,
                             style="dim" if i == 0 else None)
     for kind, cells in rows:
-        grid.add_row(*cells, style="italic cyan" if kind == "repeat" else None)
+        grid.add_row(*cells, style="cyan" if kind == "scope" else None)
     return grid
 
 
-def plain_table(report: Report) -> str:
+def plain_table(report: Report, depth: int | None = None) -> str:
     """The same table as plain text, drawn without rich: what `analyze` prints when its output is not a
     terminal (a file, a pipe), where colour is lost anyway and rich's start-up would be most of the run."""
-    rows, footer = table_cells(report)
+    rows, footer = table_cells(report, depth)
     everything = [HEADERS] + [cells for _, cells in rows] + [footer]
     widths = [max(len(cells[i]) for cells in everything) for i in range(len(HEADERS))]
 
@@ -131,14 +145,14 @@ def warnings_text(report: Report) -> str:
     return "\n".join(format_diagnostic(w) for w in report.warnings)
 
 
-def markdown(report: Report) -> str:
-    rows, footer = table_cells(report)
+def markdown(report: Report, depth: int | None = None) -> str:
+    rows, footer = table_cells(report, depth)
     out = [f"**{report.path}**", "", "| " + " | ".join(HEADERS) + " |",
            "|" + "|".join("--:" if right else ":--" for right in _RIGHT) + "|"]
     for kind, cells in rows:
         index, layer, *numbers = cells
-        depth = (len(layer) - len(layer.lstrip(" "))) // 2
-        layer = "&nbsp;&nbsp;" * depth + (f"*`{layer.strip()}`*" if kind == "repeat" else f"`{layer.strip()}`")
+        level = (len(layer) - len(layer.lstrip(" "))) // 2
+        layer = "&nbsp;&nbsp;" * level + (f"**`{layer.strip()}`**" if kind == "scope" else f"`{layer.strip()}`")
         out.append("| " + " | ".join([index, layer, *numbers]) + " |")
     out.append("| " + " | ".join(f"**{c}**" if c else "" for c in footer) + " |")
     out.append("")
@@ -151,8 +165,8 @@ def markdown(report: Report) -> str:
     return "\n".join(out) + "\n"
 
 
-CSV_COLUMNS = ("index", "op", "text", "line", "column", "input_shape", "output_shape", "params", "buffers", "macs",
-               "flops", "activations", "receptive_field", "jump")
+CSV_COLUMNS = ("index", "op", "text", "line", "column", "path", "input_shape", "output_shape", "params", "buffers",
+               "macs", "flops", "activations", "receptive_field", "jump", "inputs")
 
 
 def csv_text(report: Report) -> str:
@@ -163,9 +177,10 @@ def csv_text(report: Report) -> str:
     for layer in report.layers:
         row = layer.to_dict()
         writer.writerow([
-            row["index"], row["op"], row["text"], row["line"], row["column"],
+            row["index"], row["op"], row["text"], row["line"], row["column"], row["path"],
             "x".join(map(str, layer.input_shape)), "x".join(map(str, layer.output_shape)),
             row["params"], row["buffers"], row["macs"], row["flops"], row["activations"],
             field_text(layer.receptive_field).replace("×", "x"), field_text(layer.jump).replace("×", "x"),
+            " ".join(map(str, layer.inputs)),
         ])
     return out.getvalue()

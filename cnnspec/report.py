@@ -3,20 +3,38 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 
 from .errors import Diagnostic
 
 
 @dataclass(frozen=True, slots=True)
-class RepeatStep:
-    """One repeat enclosing a layer: which repeat (its number in the spec), which pass, out of how many."""
+class ScopeReport:
+    """A block call, a repeat or a labelled group: a row of the table's tree, with the sums of its layers."""
 
-    id: int
+    id: int  # 1-based, in the order the scopes start
+    kind: str  # "block" | "repeat" | "group"
     text: str
-    iteration: int  # 1-based
-    count: int
+    path: str  # the name its layers' paths start with ("" for an unlabelled repeat, which names nothing)
+    line: int
+    column: int
+    parent: int | None
+    depth: int  # 1 for a scope at the top of the network
+    first: int  # its first and last layer's index
+    last: int
+    params: int
+    buffers: int
+    macs: int
+    activations: int
+
+    def to_dict(self) -> dict:
+        return {
+            "id": self.id, "kind": self.kind, "text": self.text, "path": self.path, "line": self.line,
+            "column": self.column, "parent": self.parent, "depth": self.depth, "layers": [self.first, self.last],
+            "params": self.params, "buffers": self.buffers, "macs": self.macs, "flops": 2 * self.macs,
+            "activations": self.activations,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,21 +52,29 @@ class LayerReport:
     activations: int
     receptive_field: tuple[int | Fraction, ...]
     jump: tuple[int | Fraction, ...]
-    repeats: tuple[RepeatStep, ...] = ()
+    resolved: str = ""  # the layer with its values: what `text` says once variables and defaults are filled in
+    path: str = ""  # its name in the network, e.g. `layer2.1.conv1` (labels, else positions)
+    inputs: tuple[int, ...] = ()  # for a merge: the layers its branches end with (0 is INPUT)
+    scopes: tuple[int, ...] = ()  # the ids of the scopes it is in, outermost first
 
     @property
     def flops(self) -> int:
         return 2 * self.macs
 
     def to_dict(self) -> dict:
-        return {
-            "index": self.index, "op": self.op, "text": self.text, "line": self.line, "column": self.column,
+        data = {
+            "index": self.index, "op": self.op, "text": self.text, "resolved": self.resolved,
+            "line": self.line, "column": self.column, "path": self.path,
             "input_shape": list(self.input_shape), "output_shape": list(self.output_shape),
             "params": self.params, "buffers": self.buffers, "macs": self.macs, "flops": self.flops,
             "activations": self.activations,
             "receptive_field": [_number(r) for r in self.receptive_field], "jump": [_number(j) for j in self.jump],
-            "repeats": [{"text": r.text, "iteration": r.iteration, "count": r.count} for r in self.repeats],
         }
+        if self.inputs:
+            data["inputs"] = list(self.inputs)
+        if self.scopes:
+            data["scope"] = self.scopes[-1]
+        return data
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,13 +117,14 @@ class Report:
     warnings: tuple[Diagnostic, ...] = ()
     batch: int = 1
     dtype: str = "float32"
-    variables: tuple[tuple[str, object], ...] = field(default=())
+    scopes: tuple[ScopeReport, ...] = ()
 
     def to_dict(self) -> dict:
         return {
             "path": self.path, "input_shape": list(self.input_shape), "output_shape": list(self.output_shape),
             "batch": self.batch, "dtype": self.dtype,
             "layers": [layer.to_dict() for layer in self.layers],
+            "scopes": [scope.to_dict() for scope in self.scopes],
             "totals": self.totals.to_dict(),
             "warnings": [{"line": w.line, "column": w.column, "message": w.message} for w in self.warnings],
         }

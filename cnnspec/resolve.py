@@ -1,15 +1,22 @@
-"""Syntax tree to IR: evaluate variables and expressions, apply `default` statements, bind arguments to the
-op registry's parameters, and check their types. Every problem found is collected, so that a template
-with several missing values reports all of them at once.
+"""Syntax tree to IR: evaluate variables and expressions, apply `default` statements, expand block calls
+and imports, bind arguments to the op registry's parameters and check their types.
+
+Every problem found is collected, so that a template with several missing values reports all of them.
+Names are resolved in text order: a layer sees the `let`, `default` and `block` statements written before
+it (a block body sees those before the block), and `--set` values override from the start.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from . import ops, syntax
-from .errors import CnnspecError, Diagnostic, Span, suggest
-from .ir import Arg, Layer, Network, Repeat, Value, _expand
+from . import ops
+from .errors import CnnspecError, Diagnostic, Source, Span, suggest
+from .ir import Arg, Block, Group, Layer, Merge, Network, Repeat, Value, expand
+from .syntax import Program, span_of
+from .words import join_words, value_text
 
 # Bounds on what a spec can ask for; beyond them the number is a typo, not a network.
 REPEAT_LIMIT = 10_000
@@ -37,268 +44,575 @@ class _Missing:
 MISSING = _Missing()
 
 
-def resolve(program: syntax.Program, variables: Mapping[str, object] | None = None) -> Network:
+@dataclass
+class _BlockDef:
+    """A `block NAME(params) { chain }` statement with the names it can see (those written before it)."""
+
+    name: str
+    params: list  # [(name, default expression node or None, span)]
+    body: object  # the lark chain node
+    source: Source
+    span: Span
+    env: dict
+    defaults: dict
+    blocks: dict = field(default_factory=dict)
+    broken: bool = False  # its definition has an error already reported; its calls say nothing more
+
+
+@dataclass
+class _Scope:
+    """What a chain can see: variables, `default` arguments, blocks, and where its text comes from."""
+
+    source: Source
+    env: dict
+    defaults: dict
+    blocks: dict
+    calls: tuple = ()  # the block calls being expanded, outermost first
+
+
+def resolve(program: Program, variables: Mapping[str, object] | None = None) -> Network:
     """Resolve a parsed program into a Network, with `variables` overriding or supplying `let` values."""
-    return _Resolver(program, variables or {}).run()
+    return _Resolver(variables or {}).run(program)
 
 
-def evaluate(expr: syntax.Expr) -> Value:
+def evaluate(program: Program) -> Value:
     """The value of a standalone expression (a `--set` value): numbers, tuples, words; no variables."""
-    resolver = _Resolver(None, {})
-    value = resolver.eval(expr, words=True)
-    if resolver.errors:
-        raise CnnspecError(diagnostics=resolver.errors)
+    resolver = _Resolver({})
+    value = resolver.eval(program.tree, _Scope(program.source, {}, {}, {}), words=True)
+    resolver.raise_errors()
     return value
 
 
 class _Resolver:
-    def __init__(self, program: syntax.Program | None, variables: Mapping[str, object]):
-        self.program = program
+    def __init__(self, variables: Mapping[str, object]):
         self.errors: list[Diagnostic] = []
-        self.env: dict[str, Value] = {}
-        self.overrides: dict[str, Value] = {}
-        for name, value in variables.items():
-            self.overrides[name] = value.value if isinstance(value, Arg) else value
-        self.defaults: dict[str, dict[str, Arg]] = {}
-        self.layer_count = 0
+        self.overrides: dict[str, Value] = {name: (v.value if isinstance(v, Arg) else v) for name, v in variables.items()}
         self.used: set[str] = set()  # variables that some expression read
+        self.layer_count = 0
+        self.all_blocks: dict[str, Span] = {}  # every block of the program, for "used before it is defined"
+        self.imports: list[str] = []  # files being imported, to refuse cycles
+        self.scope: _Scope | None = None  # the scope of the arguments being checked, for suggestions
+        self.attempted: set[str] = set()
+        self.unknown_argument = False
+        self.bad_arguments = False
 
     # ------------------------------------------------------------------ driver
 
-    def error(self, message: str, span: Span | None) -> None:
-        key = (message, span.start if span else None)
-        if key not in {(d.message, d.span.start if d.span else None) for d in self.errors}:
+    def error(self, message: str, span: Span | None, notes: list[Diagnostic] = ()) -> None:
+        key = (message, span.source.path if span else None, span.start if span else None)
+        if key not in {(d.message, d.span.source.path if d.span else None, d.span.start if d.span else None)
+                       for d in self.errors}:
             self.errors.append(Diagnostic("error", message, span))
+            self.errors.extend(notes)
 
-    def run(self) -> Network:
-        self.env.update(self.overrides)
-        for statement in self.program.statements:
-            if isinstance(statement, syntax.Let):
-                value = self.eval(statement.value)
-                if statement.name in self.overrides:
-                    self.used.add(statement.name)
-                else:
-                    self.env[statement.name] = value
-            else:
-                self.default_statement(statement)
-        network = self.network(self.program.chain)
+    def raise_errors(self) -> None:
+        if self.errors:
+            raise CnnspecError(diagnostics=self.errors)
+
+    def run(self, program: Program) -> Network:
+        scope = _Scope(program.source, dict(self.overrides), {}, {})
+        self.imports.append(os.path.normpath(program.source.path))
+        *statements, last = program.tree.children if program.tree.children else (None,)
+        if last is not None and last.data != "chain":
+            statements.append(last)
+            last = None
+        self.collect_block_names(statements, program.source)
+        for statement in statements:
+            self.statement(statement, scope)
+        if last is None:
+            self.error("the spec has no network: after its statements, write one starting with INPUT(...), "
+                       "e.g. INPUT(3, 32, 32) -> CONV(16, k=3) -> GAP -> FLATTEN -> FC(10)",
+                       _end(program.source))
+            self.raise_errors()
+        network = self.network(last, scope)
         for name in self.overrides:
             if name not in self.used:  # most likely a typo: say so rather than ignore it
-                names = [n for n in self.used if n not in self.overrides] + \
-                    [s.name for s in self.program.statements if isinstance(s, syntax.Let)]
+                known = sorted(set(self.used) - set(self.overrides) | {n for n in scope.env if n not in self.overrides})
                 self.errors.append(Diagnostic("error", f"the spec has no variable `{name}` to set"
-                                              f"{suggest(name, names)}", None, "--set"))
+                                              f"{suggest(name, known)}", None, "--set"))
         if self.errors:
-            raise CnnspecError(diagnostics=sorted(self.errors, key=lambda d: d.span.start if d.span else -1))
+            errors = [d for d in self.errors]
+            raise CnnspecError(diagnostics=_in_order(errors))
         return network
 
-    def default_statement(self, statement: syntax.Default) -> None:
-        found = self.lookup_op(statement.kind, statement.name_span)
-        if found is None:
-            return
-        op, preset = found
-        bound = self.bind(op, statement.kind, statement.args, statement.span)
-        self.defaults.setdefault(op.name, {}).update(bound)
+    def collect_block_names(self, statements, source: Source) -> None:
+        for statement in statements:
+            if statement.data == "block_def":
+                name = statement.children[0]
+                self.all_blocks.setdefault(str(name).lower(), span_of(name, source))
 
-    def network(self, chain: syntax.Chain) -> Network:
-        first, *rest = chain.items
-        input_layer = None
-        if isinstance(first, syntax.LayerCall) and first.name.lower() == "input":
-            input_layer = self.layer(first)
+    def statement(self, node, scope: _Scope) -> None:
+        kind = node.data
+        if kind == "let_stmt":
+            name, value = node.children
+            result = self.eval(value, scope)
+            if str(name) in self.overrides:
+                self.used.add(str(name))
+            else:
+                scope.env[str(name)] = result
+        elif kind == "default_stmt":
+            name, *rest = node.children
+            found = ops.lookup(str(name))
+            if found is None and str(name).lower() in scope.blocks:
+                self.error(f"`default` gives arguments to a layer kind, and `{name}` is a block: give its "
+                           "parameters defaults in its definition, `block NAME(p=VALUE)`", span_of(name, scope.source))
+            elif found is None:
+                self.error(f"unknown layer `{name}`{suggest(str(name), ops.layer_names())}", span_of(name, scope.source))
+            else:
+                op, _ = found
+                args = rest[0] if rest and rest[0] is not None else None
+                bound = self.bind(op, str(name), self.arg_nodes(args, scope), scope)
+                scope.defaults = {**scope.defaults, op.name: {**scope.defaults.get(op.name, {}), **bound}}
+        elif kind == "block_def":
+            self.block_def(node, scope)
+        elif kind == "import_stmt":
+            self.import_file(node, scope)
         else:
-            span = first.span if not isinstance(first, syntax.Repeat) else first.body.span
-            self.error("the network must start with INPUT(...), the shape of one sample, e.g. INPUT(3, 32, 32)",
-                       _head(span))
-            rest = chain.items
-        body = self.items(rest)
-        return Network(input_layer, body, self.program.source)
+            raise AssertionError(f"unknown statement {kind}")
 
-    def items(self, items) -> tuple:
+    def block_def(self, node, scope: _Scope) -> None:
+        name, *params, body = node.children
+        span = span_of(name, scope.source)
+        lowered = str(name).lower()
+        if ops.lookup(lowered) is not None:
+            self.error(f"a block cannot be named `{name}`: that is the name of a layer kind", span)
+            return
+        if lowered in scope.blocks:
+            first = scope.blocks[lowered].span
+            where = f"line {first.line}" if first.source is span.source else f"{first.source.path}:{first.line}"
+            self.error(f"block `{name}` is already defined (at {where})", span)
+            return
+        declared = []
+        seen = set()
+        broken = False
+        for param in params:
+            if param is None:
+                continue
+            pname, *default = param.children
+            pspan = span_of(pname, scope.source)
+            if str(pname) in seen:
+                self.error(f"parameter `{pname}` of block `{name}` is declared twice", pspan)
+                broken = True
+                continue
+            seen.add(str(pname))
+            declared.append((str(pname), default[0] if default else None, pspan))
+        definition = _BlockDef(str(name), declared, body, scope.source, span_of(node, scope.source),
+                               dict(scope.env), scope.defaults, broken=broken)
+        scope.blocks = {**scope.blocks, lowered: definition}
+        definition.blocks = scope.blocks  # the block sees itself, so that a call of itself is named recursion
+
+    def import_file(self, node, scope: _Scope) -> None:
+        from .sources import read_source
+        from .syntax import parse
+
+        token = node.children[0]
+        span = span_of(token, scope.source)
+        written = str(token)[1:-1]
+        base = os.path.dirname(scope.source.path) if not scope.source.path.startswith("<") else ""
+        path = os.path.normpath(os.path.join(base, written))
+        if path in self.imports:
+            cycle = " → ".join([*self.imports[self.imports.index(path):], path])
+            self.error(f"import cycle: {cycle}", span)
+            return
+        try:
+            program = parse(read_source(path), path)
+        except CnnspecError as error:
+            first = error.diagnostics[0]
+            if first.span is None:  # the file itself could not be read: say so at the import
+                self.error(f"cannot import \"{written}\" ({path}): {first.message}", span)
+            else:
+                self.errors.extend(error.diagnostics)
+            return
+        children = program.tree.children
+        if children and children[-1].data == "chain":
+            chain = children[-1]
+            self.error(f"{path} is imported, so it can only define blocks, variables and defaults; "
+                       "its network chain is not allowed here", first_line(span_of(chain, program.source)))
+            children = children[:-1]
+        self.imports.append(path)
+        inner = _Scope(program.source, scope.env, scope.defaults, scope.blocks)
+        self.collect_block_names(children, program.source)
+        for statement in children:
+            self.statement(statement, inner)
+        self.imports.pop()
+        scope.env, scope.defaults, scope.blocks = inner.env, inner.defaults, inner.blocks
+
+    # ------------------------------------------------------------------ chains
+
+    def network(self, chain, scope: _Scope) -> Network:
+        items = chain.children[::2]  # items and arrows alternate
+        first = items[0]
+        input_layer = None
+        label, unit = _label_and_unit(first)
+        if unit.data == "layer" and str(unit.children[0]).lower() == "input" and label is None:
+            input_layer = self.layer(unit, None, scope)
+            items = items[1:]
+        else:
+            self.error("the network must start with INPUT(...), the shape of one sample, e.g. INPUT(3, 32, 32)",
+                       first_line(span_of(first, scope.source)))
+        body = self.items(items, scope)
+        return Network(input_layer, body, scope.source)
+
+    def chain(self, chain, scope: _Scope) -> tuple:
+        return self.items(chain.children[::2], scope) if chain is not None else ()
+
+    def items(self, items, scope: _Scope) -> tuple:
         nodes = []
         for item in items:
-            if isinstance(item, syntax.LayerCall):
-                if item.name.lower() == "input":
-                    self.error("INPUT can only be the first layer of the network", item.name_span)
-                    continue
-                layer = self.layer(item)
-                if layer is not None:
-                    nodes.append(layer)
-            elif isinstance(item, syntax.Group):
-                nodes.extend(self.items(item.chain.items))
-            else:
-                nodes.extend(self.repeat(item))
+            label, unit = _label_and_unit(item)
+            nodes.extend(self.unit(unit, label, scope))
         return tuple(nodes)
 
-    def repeat(self, item: syntax.Repeat) -> tuple:
-        count = self.eval(item.count)
-        body_items = item.body.chain.items if isinstance(item.body, syntax.Group) else (item.body,)
-        body = self.items(body_items)
+    def unit(self, unit, label: str | None, scope: _Scope) -> tuple:
+        kind = unit.data
+        span = span_of(unit, scope.source)
+        if kind == "layer":
+            name = str(unit.children[0])
+            if name.lower() == "input":
+                self.error("INPUT can only be the first layer of the network", span_of(unit.children[0], scope.source))
+                return ()
+            if name.lower() in scope.blocks:
+                node = self.call(unit, label, scope)
+            else:
+                node = self.layer(unit, label, scope)
+            return (node,) if node is not None else ()
+        if kind == "group":
+            body = self.chain(unit.children[0] if unit.children else None, scope)
+            return (Group(body, label, _squash(span.text), span),) if label else body
+        if kind == "merge":
+            node = self.merge(unit, label, scope)
+            return (node,) if node is not None else ()
+        if kind == "repeat":
+            return self.repeat(unit, label, scope)
+        raise AssertionError(f"unknown item {kind}")
+
+    def repeat(self, unit, label: str | None, scope: _Scope) -> tuple:
+        body_node, _star, count_node = unit.children
+        span = span_of(unit, scope.source)
+        count = self.eval(count_node, scope)
+        body = self.unit(body_node, None, scope)
+        count_span = span_of(count_node, scope.source)
         if count is MISSING:
             return body
-        if isinstance(count, bool) or not isinstance(count, int):
-            self.error(f"a repeat count must be a whole number, not {_show(count)}", item.count.span)
+        if isinstance(count, bool):
+            count = int(count)
+        if not isinstance(count, int):
+            self.error(f"a repeat count must be a whole number, not {_show(count)}", count_span)
             return body
         if count < 0:
-            self.error(f"a repeat count must be 0 or more, not {count}", item.count.span)
+            self.error(f"a repeat count must be 0 or more, not {count}", count_span)
             return body
         if count > REPEAT_LIMIT:
-            self.error(f"repeat count {count:,} is above the limit of {REPEAT_LIMIT:,}", item.count.span)
+            self.error(f"repeat count {count:,} is above the limit of {REPEAT_LIMIT:,}", count_span)
             return body
         if count == 0:
             return ()
-        size = sum(1 for _ in _expand(body))
-        self.layer_count += size * (count - 1)
+        self.layer_count += sum(1 for _ in expand(body)) * (count - 1)
         if self.layer_count > LAYER_LIMIT:
-            self.error(f"the network expands to more than {LAYER_LIMIT:,} layers", item.span)
-            return body
-        return (Repeat(body, count, _squash(item.span.text), item.span),)
+            self.error(f"the network expands to more than {LAYER_LIMIT:,} layers", first_line(span))
+            raise CnnspecError(diagnostics=_in_order(self.errors))  # stop before memory runs out
+        return (Repeat(body, count, label, _squash(span.text), span),)
 
-    # ------------------------------------------------------------------ layers
+    # ------------------------------------------------------------------ layers, merges, calls
 
-    def lookup_op(self, name: str, span: Span):
+    def lookup_op(self, name: str, span: Span, scope: _Scope):
         found = ops.lookup(name)
         if found is None:
-            self.error(f"unknown layer `{name}`{suggest(name, ops.layer_names())}", span)
+            self.unknown_name(name, span, scope)
         return found
 
-    def layer(self, call: syntax.LayerCall) -> Layer | None:
+    def unknown_name(self, name: str, span: Span, scope: _Scope) -> None:
+        later = self.all_blocks.get(name.lower())
+        if later is not None and name.lower() not in scope.blocks:
+            where = f"{later.source.path}:{later.line}:{later.column}" if later.source is not span.source \
+                else f"line {later.line}"
+            self.error(f"block `{name}` is used before it is defined (at {where}); define blocks before "
+                       "the layers and blocks that use them", span)
+            return
+        known = ops.layer_names() + [definition.name for definition in scope.blocks.values()]
+        self.error(f"unknown layer or block `{name}`{suggest(name, known)}", span)
+
+    def layer(self, unit, label: str | None, scope: _Scope) -> Layer | None:
         self.layer_count += 1
-        found = self.lookup_op(call.name, call.name_span)
+        name_token, *rest = unit.children
+        name = str(name_token)
+        call_args = rest[0] if rest and rest[0] is not None else None
+        span = span_of(unit, scope.source)
+        found = self.lookup_op(name, span_of(name_token, scope.source), scope)
         if found is None:
-            for arg in call.args:  # still report undefined variables inside its arguments
-                self.eval(arg.value)
+            for node in self.arg_nodes(call_args, scope):  # still report undefined variables in its arguments
+                self.eval(node[1], scope)
             return None
         op, preset = found
-        args = dict(self.defaults.get(op.name, {}))
-        args.update({name: Arg(value, call.name_span) for name, value in preset.items()})
-        errors_before = len(self.errors)
-        args.update(self.bind(op, call.name, call.args, call.span))
-        missing = [p for p in op.params if p.required and p.name not in args]
+        if op.merge:
+            self.error(f"{name} joins branches: write it as {name} {{ branch | branch }}", span)
+            return None
+        args = dict(scope.defaults.get(op.name, {}))
+        args.update({key: Arg(value, span_of(name_token, scope.source)) for key, value in preset.items()})
+        self.bad_arguments = False
+        args.update(self.bind(op, name, self.arg_nodes(call_args, scope), scope))
         # A bad argument already has its message; "needs k" after "no argument kk" would say it twice.
-        if missing and len(self.errors) == errors_before:
-            needs = _join([f"`{p.name}` ({p.doc})" for p in missing])
-            self.error(f"{call.name} needs {needs}: give {'it' if len(missing) == 1 else 'them'} here, "
-                       f"e.g. {op.example}, or in a `default {call.name}(...)` statement before the network",
-                       call.span)
+        missing = [p for p in op.params if p.required and p.name not in args and p.name not in self.attempted]
+        if missing and not self.unknown_argument and not self.bad_arguments:
+            needs = join_words([f"`{p.name}` ({p.doc})" for p in missing])
+            self.error(f"{name} needs {needs}: give {'it' if len(missing) == 1 else 'them'} here, "
+                       f"e.g. {op.example}, or in a `default {name}(...)` statement before the network", span)
         ordered = tuple((p.name, args[p.name]) for p in op.params if p.name in args)
-        return Layer(op.name, ordered, _squash(call.span.text), call.span)
+        return Layer(op.name, ordered, label, _squash(span.text), span)
 
-    def bind(self, op: ops.OpSpec, written: str, arg_nodes, call_span: Span) -> dict[str, Arg]:
-        """Match written arguments to the op's parameters, evaluate and type-check them."""
-        bound: dict[str, Arg] = {}
-        positional = [a for a in arg_nodes if a.name is None]
+    def merge(self, unit, label: str | None, scope: _Scope) -> Merge | None:
+        name_token, *branch_nodes = unit.children
+        name = str(name_token)
+        span = span_of(unit, scope.source)
+        found = self.lookup_op(name, span_of(name_token, scope.source), scope)
+        branches = tuple(self.chain(branch, scope) for branch in branch_nodes)
+        if found is None:
+            return None
+        op, _ = found
+        if not op.merge:
+            merges = join_words([f"`{o.name.upper()}`" for o in ops.OPS if o.merge], "or")
+            self.error(f"{name} is a layer, not a merge: branches in braces join with {merges}",
+                       span_of(name_token, scope.source))
+            return None
+        self.layer_count += 1
+        head = f"{name} {{…}}"
+        return Merge(op.name, (), branches, label, head, span,
+                     tuple(span_of(b, scope.source) for b in branch_nodes))
+
+    def call(self, unit, label: str | None, scope: _Scope) -> Block | None:
+        name_token, *rest = unit.children
+        name = str(name_token)
+        span = span_of(unit, scope.source)
+        definition: _BlockDef = scope.blocks[name.lower()]
+        if definition.broken:
+            return None
+        if definition.name in scope.calls:
+            chain = " → ".join([*scope.calls[scope.calls.index(definition.name):], definition.name])
+            self.error(f"block `{definition.name}` calls itself ({chain}); blocks cannot be recursive", span)
+            return None
+        call_args = rest[0] if rest and rest[0] is not None else None
+        given = self.arg_nodes(call_args, scope)
+        env = dict(definition.env)
+        env.update(self.overrides)
+        bound: dict[str, Value] = {}
+        names = [p[0] for p in definition.params]
+        positional = [node for key, node, _ in given if key is None]
+        if len(positional) > len(names):
+            self.error(f"block `{definition.name}` takes {len(names)} argument{'s' if len(names) != 1 else ''} "
+                       f"({', '.join(names) or 'none'}) but is given {len(positional)}",
+                       span_of(positional[len(names)], scope.source))
+            return None
+        ok = True
+        for index, (key, node, key_span) in enumerate(given):
+            pname = names[index] if key is None else key
+            if pname not in names:
+                self.error(f"block `{definition.name}` has no parameter `{key}`{suggest(key, names)}", key_span)
+                ok = False
+                continue
+            if pname in bound:
+                self.error(f"argument `{pname}` of block `{definition.name}` is given twice", key_span)
+                ok = False
+                continue
+            value = self.eval(node, scope, words=True)
+            if value is MISSING:
+                ok = False
+            bound[pname] = value
+        inner = _Scope(definition.source, env, definition.defaults, definition.blocks,
+                       (*scope.calls, definition.name))
+        for pname, default, pspan in definition.params:
+            if pname in bound:
+                env[pname] = bound[pname]
+            elif default is not None:
+                env[pname] = self.eval(default, inner, words=True)
+            else:
+                self.error(f"block `{definition.name}` needs its parameter `{pname}`", span)
+                ok = False
+        if not ok:
+            return None
+        errors_before = len(self.errors)
+        body = self.chain(definition.body, inner)
+        if len(self.errors) > errors_before:  # say which call the body's errors come from
+            self.errors.append(Diagnostic("note", f"in the call {_squash(span.text)}", first_line(span)))
+        return Block(definition.name, body, label, _squash(span.text), span)
+
+    def arg_nodes(self, call_args, scope: _Scope) -> list:
+        """[(keyword or None, value node, span of the keyword or the value)] of a `call_args` node."""
+        result = []
+        if call_args is None:
+            return result
         keyword_seen = False
-        for node in arg_nodes:
-            if node.name is None and keyword_seen:
-                self.error("a positional argument cannot follow a keyword argument", node.span)
-                return bound
-            keyword_seen |= node.name is not None
+        for child in call_args.children:
+            if child is None:
+                continue
+            if child.data == "keyword_arg":
+                key, value = child.children
+                result.append((str(key), value, span_of(key, scope.source)))
+                keyword_seen = True
+            else:
+                value = child.children[0]
+                if keyword_seen:
+                    self.error("a positional argument cannot follow a keyword argument", span_of(child, scope.source))
+                    self.bad_arguments = True
+                    return []
+                result.append((None, value, span_of(child, scope.source)))
+        return result
+
+    def bind(self, op: ops.OpSpec, written: str, given: list, scope: _Scope) -> dict[str, Arg]:
+        """Match written arguments to the op's parameters, evaluate and type-check them."""
+        self.scope = scope
+        self.attempted: set[str] = set()  # parameters given, even if their value was wrong
+        self.unknown_argument = False
+        bound: dict[str, Arg] = {}
+        positional = [(node, span) for key, node, span in given if key is None]
         if op.variadic:
             if positional:
-                values = [self.eval(a.value) for a in positional]
+                values = [self.eval(node, scope) for node, _ in positional]
                 param = op.param(op.variadic)
-                span = positional[0].span.to(positional[-1].span)
-                checked = param.check(tuple(values) if MISSING not in values else MISSING, span, written, self)
-                if checked is not MISSING:
-                    bound[param.name] = Arg(checked, span)
+                self.attempted.add(param.name)
+                span = positional[0][1].to(positional[-1][1])
+                if MISSING not in values:
+                    checked = param.check(tuple(values), span, written, self)
+                    if checked is not MISSING:
+                        bound[param.name] = Arg(checked, span)
         elif len(positional) > len(op.positional):
-            extra = positional[len(op.positional)]
+            extra_span = positional[len(op.positional)][1]
+            self.unknown_argument = True
             if op.positional:
                 first = op.param(op.positional[0])
                 self.error(f"{written} takes one positional argument ({first.name}, {first.doc}); give the others "
-                           f"by name, e.g. {op.example}", extra.span)
+                           f"by name, e.g. {op.example}", extra_span)
             else:
                 self.error(f"{written} takes no positional argument; give arguments by name, e.g. {op.example}",
-                           extra.span)
+                           extra_span)
             return bound
-        names_given: dict[str, Span] = {}
-        for index, node in enumerate(arg_nodes):
-            if node.name is None:
+        names_given: set[str] = set()
+        for index, (key, node, key_span) in enumerate(given):
+            if key is None:
                 if op.variadic:
                     continue
                 param = op.param(op.positional[index])
-                name_span = node.span
             else:
-                param = op.param_by_name(node.name)
-                name_span = node.name_span
+                param = op.param_by_name(key)
                 if param is None:
-                    self.error(f"{written} has no argument `{node.name}`{suggest(node.name, op.argument_names())}",
-                               node.name_span)
-                    self.eval(node.value)
+                    self.unknown_argument = True
+                    self.error(f"{written} has no argument `{key}`{suggest(key, op.argument_names())}", key_span)
+                    self.eval(node, scope)
                     continue
             if param.name in names_given:
-                self.error(f"argument `{param.name}` of {written} is given twice", name_span)
+                self.error(f"argument `{param.name}` of {written} is given twice", key_span)
                 continue
-            names_given[param.name] = name_span
-            value = self.eval(node.value, words=True)
+            names_given.add(param.name)
+            self.attempted.add(param.name)
+            value = self.eval(node, scope, words=True)
             if value is MISSING:
                 continue
-            checked = param.check(value, node.value.span, written, self)
+            value_span = span_of(node, scope.source)
+            checked = param.check(value, value_span, written, self)
             if checked is not MISSING:
-                bound[param.name] = Arg(checked, node.span)
+                whole = key_span.to(value_span) if key is not None else value_span
+                bound[param.name] = Arg(checked, whole)
         return bound
 
     # ------------------------------------------------------------------ expressions
 
-    def eval(self, expr: syntax.Expr, *, words: bool = False):
+    def eval(self, node, scope: _Scope, *, words: bool = False):
         """Evaluate an expression; bare names that are no variable become Words when `words` allows."""
-        if isinstance(expr, syntax.Num):
-            return expr.value
-        if isinstance(expr, syntax.Str):
-            return Word(expr.value, expr.span)
-        if isinstance(expr, syntax.Name):
-            if expr.name in self.env:
-                self.used.add(expr.name)
-                return self.env[expr.name]
-            lowered = expr.name.lower()
+        kind = node.data
+        if kind == "int":
+            return int(str(node.children[0]).replace("_", ""))
+        if kind == "float":
+            return float(node.children[0])
+        if kind == "string":
+            return Word(str(node.children[0])[1:-1], span_of(node, scope.source))
+        if kind == "name":
+            name = str(node.children[0])
+            if name in scope.env:
+                self.used.add(name)
+                return scope.env[name]
+            lowered = name.lower()
             if lowered in ("true", "false"):
                 return lowered == "true"
             if words:
-                return Word(expr.name, expr.span)
-            self.undefined(expr.name, expr.span)
+                return Word(name, span_of(node, scope.source))
+            self.undefined(name, span_of(node, scope.source), scope)
             return MISSING
-        if isinstance(expr, syntax.TupleExpr):
-            items = [self.eval(item, words=words) for item in expr.items]
+        if kind == "tuple":
+            items = [self.eval(item, scope, words=words) for item in node.children if item is not None]
             if MISSING in items:
                 return MISSING
-            for item, node in zip(items, expr.items):
+            for item, child in zip(items, [c for c in node.children if c is not None]):
                 if isinstance(item, tuple):
-                    self.error("tuples cannot be nested", node.span)
+                    self.error("tuples cannot be nested", span_of(child, scope.source))
                     return MISSING
             return tuple(items)
-        if isinstance(expr, syntax.Neg):
-            value = self.number(expr.operand)
+        if kind == "neg":
+            value = self.number(node.children[1], scope)
             return MISSING if value is MISSING else -value
-        if isinstance(expr, syntax.BinOp):
-            return self.binop(expr)
-        raise AssertionError(f"unknown expression {expr!r}")
+        if kind == "pos":
+            return self.number(node.children[1], scope)
+        if kind == "binop":
+            return self.binop(node, scope)
+        if kind == "compare":
+            left, op, right = node.children
+            a, b = self.number(left, scope), self.number(right, scope)
+            if MISSING in (a, b):
+                return MISSING
+            return {"==": a == b, "!=": a != b, "<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[str(op)]
+        if kind in ("and_", "or_"):
+            left, right = (self.truth(child, scope) for child in node.children)
+            if MISSING in (left, right):
+                return MISSING
+            return (left and right) if kind == "and_" else (left or right)
+        if kind == "not_":
+            value = self.truth(node.children[0], scope)
+            return MISSING if value is MISSING else not value
+        if kind == "ifelse":
+            then, condition, otherwise = node.children
+            test = self.truth(condition, scope)
+            if test is MISSING:
+                return MISSING
+            return self.eval(then if test else otherwise, scope, words=words)
+        raise AssertionError(f"unknown expression {kind}")
 
-    def undefined(self, name: str, span: Span) -> None:
-        known = list(self.env)
-        hint = suggest(name, known)
+    def undefined(self, name: str, span: Span, scope: _Scope | None = None) -> None:
+        scope = scope or self.scope
+        hint = suggest(name, list(scope.env)) if scope else ""
         if not hint:
             hint = f"; define it with `let {name} = ...` or on the command line with `--set {name}=...`"
         self.error(f"undefined variable `{name}`{hint}", span)
 
-    def number(self, expr: syntax.Expr):
-        value = self.eval(expr)
+    def truth(self, node, scope: _Scope):
+        value = self.eval(node, scope)
         if value is MISSING:
             return MISSING
         if isinstance(value, Word):
-            self.undefined(str(value), expr.span)
+            self.undefined(str(value), span_of(node, scope.source), scope)
+            return MISSING
+        if not isinstance(value, (bool, int)):
+            self.error(f"expected true or false here, not {_show(value)}", span_of(node, scope.source))
+            return MISSING
+        return bool(value)
+
+    def number(self, node, scope: _Scope):
+        value = self.eval(node, scope)
+        if value is MISSING:
+            return MISSING
+        if isinstance(value, Word):
+            self.undefined(str(value), span_of(node, scope.source), scope)
             return MISSING
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.error(f"expected a number here, not {_show(value)}", expr.span)
+            self.error(f"expected a number here, not {_show(value)}", span_of(node, scope.source))
             return MISSING
         return value
 
-    def binop(self, expr: syntax.BinOp):
-        left, right = self.number(expr.left), self.number(expr.right)
+    def binop(self, node, scope: _Scope):
+        left_node, op_token, right_node = node.children
+        left, right = self.number(left_node, scope), self.number(right_node, scope)
         if left is MISSING or right is MISSING:
             return MISSING
-        op = expr.op
+        op = str(op_token)
         if op in ("/", "//", "%") and right == 0:
-            self.error("division by zero", expr.right.span)
+            self.error("division by zero", span_of(right_node, scope.source))
             return MISSING
         if op == "+":
             return left + right
@@ -313,13 +627,41 @@ class _Resolver:
         # `/` stays exact: integers must divide evenly, so a typo cannot turn a size into a fraction.
         if isinstance(left, int) and isinstance(right, int):
             if left % right:
-                self.error(f"{left} / {right} does not divide exactly; write `//` to round down", expr.op_span)
+                self.error(f"{left} / {right} does not divide exactly; write `//` to round down",
+                           span_of(op_token, scope.source))
                 return MISSING
             return left // right
         return left / right
 
 
-def _head(span: Span) -> Span:
+def _label_and_unit(item):
+    """An `item` node's label (or None) and its unit."""
+    if len(item.children) == 2:
+        label, unit = item.children
+        return (str(label.children[0]) if label is not None else None), unit
+    return None, item.children[0]
+
+
+def _in_order(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """Errors by file and position; each note stays right after its error."""
+    groups: list[list[Diagnostic]] = []
+    for d in diagnostics:
+        if d.severity == "note" and groups:
+            groups[-1].append(d)
+        else:
+            groups.append([d])
+    groups.sort(key=lambda g: (g[0].span is None, g[0].span.source.path if g[0].span else "",
+                               g[0].span.start if g[0].span else 0))
+    return [d for group in groups for d in group]
+
+
+def _end(source: Source) -> Span:
+    from .syntax import _end_span
+
+    return _end_span(source)
+
+
+def first_line(span: Span) -> Span:
     """The first line of a span, for carets that should not run over several lines."""
     if span.end_line == span.line:
         return span
@@ -335,15 +677,7 @@ def _squash(text: str) -> str:
     return " ".join(" ".join(lines).split()).replace("( ", "(").replace(" )", ")").replace("[ ", "[").replace(" ]", "]")
 
 
-def _join(words: list[str]) -> str:
-    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
-
-
 def _show(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
     if isinstance(value, Word):
         return f"the word `{value}`"
-    if isinstance(value, tuple):
-        return "(" + ", ".join(_show(v) for v in value) + ("," if len(value) == 1 else "") + ")"
-    return repr(value) if isinstance(value, float) else str(value)
+    return value_text(value)

@@ -1,4 +1,4 @@
-"""Text to syntax tree: the lark LALR parser, its errors re-worded, and the tree as frozen dataclasses.
+"""Text to syntax tree: the lark LALR parser (grammars/cnnspec.lark) and its errors re-worded.
 
 The syntax tree keeps names and expressions as written (nothing evaluated, no registry lookups);
 `resolve` turns it into the IR.
@@ -8,116 +8,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Union
 
 from .errors import CnnspecError, Source, Span, point_span
 
 # ----------------------------------------------------------------------------------------- tree
-
-
-@dataclass(frozen=True, slots=True)
-class Num:
-    value: int | float
-    span: Span = field(compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Name:
-    name: str
-    span: Span = field(compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Str:
-    value: str
-    span: Span = field(compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class TupleExpr:
-    items: tuple[Expr, ...]
-    span: Span = field(compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class BinOp:
-    op: str  # + - * // / %
-    left: Expr
-    right: Expr
-    span: Span = field(compare=False)
-    op_span: Span = field(compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Neg:
-    operand: Expr
-    span: Span = field(compare=False)
-
-
-Expr = Union[Num, Name, Str, TupleExpr, BinOp, Neg]
-
-
-@dataclass(frozen=True, slots=True)
-class ArgNode:
-    name: str | None  # None for a positional argument
-    value: Expr
-    span: Span = field(compare=False)
-    name_span: Span | None = field(default=None, compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class LayerCall:
-    name: str
-    args: tuple[ArgNode, ...]
-    span: Span = field(compare=False)
-    name_span: Span = field(compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Group:
-    chain: Chain
-    span: Span = field(compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Repeat:
-    body: LayerCall | Group
-    count: Expr
-    span: Span = field(compare=False)
-
-
-Item = Union[LayerCall, Group, Repeat]
-
-
-@dataclass(frozen=True, slots=True)
-class Chain:
-    items: tuple[Item, ...]
-    span: Span = field(compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Let:
-    name: str
-    value: Expr
-    span: Span = field(compare=False)
-    name_span: Span = field(compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class Default:
-    kind: str
-    args: tuple[ArgNode, ...]
-    span: Span = field(compare=False)
-    name_span: Span = field(compare=False)
+#
+# The syntax tree is lark's own: `Tree(data, children)` nodes named after the grammar's rules, with
+# `meta` positions, and `Token`s. Nothing is evaluated and nothing is looked up; `resolve` walks it.
 
 
 @dataclass(frozen=True, slots=True)
 class Program:
-    """A parsed .cnn file: statements in order, then the network chain."""
+    """A parsed .cnn file: its lark tree (statements in order, then the network chain, if any)."""
 
-    statements: tuple[Let | Default, ...]
-    chain: Chain
+    tree: object = field(compare=False, repr=False)
     source: Source = field(compare=False, repr=False)
+
+
+def span_of(node, source: Source) -> Span:
+    """Where a tree node or token is in the source."""
+    if hasattr(node, "meta"):
+        m = node.meta
+        return Span(source, m.start_pos, m.end_pos, m.line, m.column, m.end_line, m.end_column)
+    return Span(source, node.start_pos, node.end_pos, node.line, node.column, node.end_line, node.end_column)
 
 
 # --------------------------------------------------------------------------------------- parser
@@ -138,12 +51,17 @@ def _parser():
 _TOKEN_WORDS = {
     "ARROW": "`->`", "STAR": "`*`", "FLOORDIV": "`//`", "SLASH": "`/`", "PERCENT": "`%`",
     "PLUS": "`+`", "MINUS": "`-`", "LPAR": "`(`", "RPAR": "`)`", "LSQB": "`[`", "RSQB": "`]`",
+    "LBRACE": "`{`", "RBRACE": "`}`", "VBAR": "`|`", "COLON": "`:`", "COMPARE": "a comparison",
     "COMMA": "`,`", "EQUAL": "`=`", "NAME": "a name", "INT": "a number", "FLOAT": "a number",
-    "STRING": "a quoted word", "LET": "`let`", "DEFAULT": "`default`", "$END": "end of input",
+    "STRING": "a quoted file name", "LET": "`let`", "DEFAULT": "`default`", "BLOCK": "`block`",
+    "IMPORT": "`import`", "IF": "`if`", "ELSE": "`else`", "AND": "`and`", "OR": "`or`", "NOT": "`not`",
+    "$END": "end of input",
 }
 # Terminal groups that read as one thing to a user.
 _VALUE_START = {"INT", "FLOAT", "NAME", "STRING", "LPAR", "MINUS", "PLUS"}
 _OPERATORS = {"PLUS", "MINUS", "STAR", "FLOORDIV", "SLASH", "PERCENT"}
+_EXPRESSION_WORDS = {"COMPARE", "IF", "AND", "OR"}
+_STATEMENTS = {"LET", "DEFAULT", "BLOCK", "IMPORT"}
 
 
 def _describe_expected(expected: set[str]) -> str:
@@ -153,10 +71,10 @@ def _describe_expected(expected: set[str]) -> str:
         expected -= _VALUE_START
         words.append("a value")
     if _OPERATORS <= expected:
-        expected -= _OPERATORS
+        expected -= _OPERATORS | _EXPRESSION_WORDS
         words.append("an operator")
-    if {"LET", "DEFAULT"} <= expected and "NAME" in expected:
-        expected -= {"LET", "DEFAULT"}
+    if _STATEMENTS <= expected and "NAME" in expected:
+        expected -= _STATEMENTS
     if {"NAME", "LSQB"} <= expected:  # where a chain item may start
         expected -= {"NAME", "LSQB"}
         words.append("a layer or `[`")
@@ -206,6 +124,9 @@ def _translate(exc, source: Source) -> CnnspecError:
     from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedToken
 
     if isinstance(exc, UnexpectedToken):
+        if exc.token.type in _STATEMENTS:  # a statement written after the network
+            return CnnspecError(f"`{exc.token}` statements come before the network: move this one above the "
+                                "line that starts with INPUT(...)", _span_of_token(source, exc.token))
         found = _describe_token(exc.token)
         expected = _describe_expected(exc.accepts or exc.expected)
         return CnnspecError(f"expected {expected} but found {found}", _span_of_token(source, exc.token))
@@ -227,17 +148,15 @@ def parse(text: str, path: str = "<string>") -> Program:
     if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
         raise CnnspecError("the spec is empty: it needs at least a network such as `INPUT(1, 28, 28) -> FC(10)`",
                            point_span(source, 0))
-    tree = _parse_tree(text, source, "start")
-    return _Builder(source).program(tree)
+    return Program(_parse_tree(text, source, "start"), source)
 
 
-def parse_value(text: str, path: str = "--set") -> Expr:
+def parse_value(text: str, path: str = "--set") -> Program:
     """Parse one expression, as given on the command line to `--set NAME=VALUE`."""
     source = Source(path, text)
     if not text.strip():
         raise CnnspecError("expected a value", point_span(source, 0))
-    tree = _parse_tree(text, source, "value")
-    return _Builder(source).expr(tree.children[0])
+    return Program(_parse_tree(text, source, "value").children[0], source)
 
 
 def _parse_tree(text: str, source: Source, start: str):
@@ -249,85 +168,3 @@ def _parse_tree(text: str, source: Source, start: str):
         raise _translate(exc, source) from None
 
 
-# -------------------------------------------------------------------------- lark tree → dataclasses
-
-
-class _Builder:
-    def __init__(self, source: Source):
-        self.source = source
-
-    def span(self, node) -> Span:
-        meta = node.meta if hasattr(node, "meta") else node
-        if hasattr(node, "start_pos") and not hasattr(node, "meta"):
-            return Span(self.source, node.start_pos, node.end_pos, node.line, node.column, node.end_line, node.end_column)
-        return Span(self.source, meta.start_pos, meta.end_pos, meta.line, meta.column, meta.end_line, meta.end_column)
-
-    def program(self, tree) -> Program:
-        *statements, chain = tree.children
-        return Program(tuple(self.statement(s) for s in statements), self.chain(chain), self.source)
-
-    def statement(self, node):
-        if node.data == "let_stmt":
-            name, value = node.children
-            return Let(str(name), self.expr(value), self.span(node), self.span(name))
-        name, *rest = node.children
-        args = self.call_args(rest[0]) if rest and rest[0] is not None else ()
-        return Default(str(name), args, self.span(node), self.span(name))
-
-    def chain(self, node) -> Chain:
-        items = tuple(self.item(child) for child in node.children if not _is_token(child, "ARROW"))
-        return Chain(items, self.span(node))
-
-    def item(self, node) -> Item:
-        if node.data == "repeat":
-            body, _star, count = node.children
-            return Repeat(self.item(body), self.expr(count), self.span(node))
-        if node.data == "group":
-            return Group(self.chain(node.children[0]), self.span(node))
-        name, *rest = node.children
-        args = self.call_args(rest[0]) if rest and rest[0] is not None else ()
-        return LayerCall(str(name), args, self.span(node), self.span(name))
-
-    def call_args(self, node) -> tuple[ArgNode, ...]:
-        args = []
-        for child in node.children:
-            if child is None:
-                continue
-            if child.data == "keyword_arg":
-                name, value = child.children
-                args.append(ArgNode(str(name), self.expr(value), self.span(child), self.span(name)))
-            else:
-                args.append(ArgNode(None, self.expr(child.children[0]), self.span(child)))
-        return tuple(args)
-
-    def expr(self, node) -> Expr:
-        from lark import Token
-
-        if isinstance(node, Token):  # a bare terminal can reach here only through `value`
-            raise AssertionError(f"unexpected token {node!r}")
-        kind = node.data
-        span = self.span(node)
-        if kind == "int":
-            return Num(int(str(node.children[0]).replace("_", "")), span)
-        if kind == "float":
-            return Num(float(node.children[0]), span)
-        if kind == "name":
-            return Name(str(node.children[0]), span)
-        if kind == "string":
-            return Str(str(node.children[0])[1:-1], span)
-        if kind == "tuple":
-            return TupleExpr(tuple(self.expr(c) for c in node.children if c is not None), span)
-        if kind == "neg":
-            return Neg(self.expr(node.children[1]), span)
-        if kind == "pos":
-            return self.expr(node.children[1])
-        if kind == "binop":
-            left, op, right = node.children
-            return BinOp(str(op), self.expr(left), self.expr(right), span, self.span(op))
-        if kind == "value":
-            return self.expr(node.children[0])
-        raise AssertionError(f"unknown expression node {kind}")
-
-
-def _is_token(node, type_: str) -> bool:
-    return getattr(node, "type", None) == type_
