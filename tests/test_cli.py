@@ -84,12 +84,13 @@ def test_buffer_bytes_count_the_int64_step_counter(tmp_path, capsys):
 WARNING_CASES = {
     "untiled stride": (
         "INPUT(1, 25, 25) -> CONV(6, k=2, s=2)",
-        "CONV(6, k=2, s=2): stride 2 does not tile the input (25×25): the last row and last column are never used",
+        "CONV(6, k=2, s=2): stride 2 does not tile the 25×25 input: its last row and last column are never used",
         21),
     "untiled pool with padding": (
         "INPUT(1, 28) -> MAXPOOL(4, s=3, p=1)",
-        "MAXPOOL(4, s=3, p=1): stride 3 does not tile the input (28, padded to 30): the last 2 elements are never "
-        "used", 17),
+        # 28 + 2·1 padded, windows of 4 every 3: the last window ends at 28, so only the last input
+        # element (29th of 30) is unread; the padding after it does not count.
+        "MAXPOOL(4, s=3, p=1): stride 3 does not tile the 28 input: its last element is never used", 17),
     "even kernel with same": (
         "INPUT(1, 28, 28) -> CONV(6, k=4, p=same)",
         "CONV(6, k=4, p=same): `p=same` with the even kernel 4×4 pads unevenly: PyTorch puts the extra padding "
@@ -113,10 +114,10 @@ def test_warning_is_reported_once_under_repeats(tmp_path, capsys):
     warnings = json.loads(run(["analyze", path, "-f", "json"], capsys)[1])["warnings"]
     # 99 → 49 drops one row and column; 49 → 24 drops one again (same message, same place): once.
     assert warnings == [{"line": 1, "column": 22, "message":
-                         "MAXPOOL(2): stride 2 does not tile the input (99×99): the last row and last column are "
+                         "MAXPOOL(2): stride 2 does not tile the 99×99 input: its last row and last column are "
                          "never used"},
                         {"line": 1, "column": 22, "message":
-                         "MAXPOOL(2): stride 2 does not tile the input (49×49): the last row and last column are "
+                         "MAXPOOL(2): stride 2 does not tile the 49×49 input: its last row and last column are "
                          "never used"}]
 
 
@@ -138,11 +139,11 @@ def test_csv(capsys):
     code, out, _ = run(["analyze", LENET, "-f", "csv"], capsys)
     lines = out.splitlines()
     assert code == 0 and len(lines) == 13
-    assert lines[0] == ("index,op,text,line,column,input_shape,output_shape,params,buffers,macs,flops,activations,"
-                        "receptive_field,jump")
-    assert lines[1] == '1,conv,"CONV(6, k=5, p=2)",4,4,1x28x28,6x28x28,156,0,117600,235200,4704,5x5,1x1'
+    assert lines[0] == ("index,op,text,line,column,path,input_shape,output_shape,params,buffers,macs,flops,"
+                        "activations,receptive_field,jump,inputs")
+    assert lines[1] == '1,conv,"CONV(6, k=5, p=2)",4,4,0,1x28x28,6x28x28,156,0,117600,235200,4704,5x5,1x1,'
     # AVGPOOL(2, s=2) after a 5×5 window with jump 1: 5 + (2−1)·1 = 6, jump 2.
-    assert lines[3] == '3,avgpool,"AVGPOOL(2, s=2)",4,36,6x28x28,6x14x14,0,0,0,0,1176,6x6,2x2'
+    assert lines[3] == '3,avgpool,"AVGPOOL(2, s=2)",4,36,2,6x28x28,6x14x14,0,0,0,0,1176,6x6,2x2,'
 
 
 def test_markdown(capsys):
@@ -169,7 +170,7 @@ def test_table_golden(capsys):
 def test_table_shows_repeats_and_totals(capsys):
     code, out, _ = run(["analyze", ROOT / "specs" / "template.cnn"], capsys)
     assert code == 0
-    assert "▸ [[CONV -> RELU] * N -> POOL] * M  (3/3)" in out
+    assert "▸ [[CONV -> RELU] * N -> POOL] * M" in out.splitlines()[5]
     assert "52,376" in out  # total params: 896 + 5·9,248 + 5,130 + 110
 
 
@@ -272,7 +273,7 @@ def test_python_dash_m(tmp_path):
                             capture_output=True, text=True)
     assert result.returncode == 0
     assert result.stdout.splitlines()[1] == \
-        '1,conv,"CONV(32, k=5)",1,21,1x28x28,32x24x24,832,0,460800,921600,18432,5x5,1x1'
+        '1,conv,"CONV(32, k=5)",1,21,0,1x28x28,32x24x24,832,0,460800,921600,18432,5x5,1x1,'
 
 
 def test_readme_documents_every_layer_kind():

@@ -8,7 +8,8 @@ from cnnspec.cli import main
 # name: (spec text, the complete stderr of `cnnspec analyze spec.cnn`)
 SPEC_ERRORS = {
     'missing_paren': (
-        'INPUT(1, 28, 28)\n-> CONV(6, k=5 -> RELU\n',
+        'INPUT(1, 28, 28)\n'
+        '-> CONV(6, k=5 -> RELU\n',
         'spec.cnn:2:16: error: expected `)` or `,` but found `->`\n'
         '    -> CONV(6, k=5 -> RELU\n'
         '                   ^~\n',
@@ -45,13 +46,13 @@ SPEC_ERRORS = {
     ),
     'unknown_layer': (
         'INPUT(1, 28, 28) -> CONVV(6, k=5)',
-        'spec.cnn:1:21: error: unknown layer `CONVV`; did you mean `CONV`?\n'
+        'spec.cnn:1:21: error: unknown layer or block `CONVV`; did you mean `CONV`?\n'
         '    INPUT(1, 28, 28) -> CONVV(6, k=5)\n'
         '                        ^~~~~\n',
     ),
     'unknown_layer_no_suggestion': (
         'INPUT(1, 28, 28) -> TRANSFORMER(6)',
-        'spec.cnn:1:21: error: unknown layer `TRANSFORMER`\n'
+        'spec.cnn:1:21: error: unknown layer or block `TRANSFORMER`\n'
         '    INPUT(1, 28, 28) -> TRANSFORMER(6)\n'
         '                        ^~~~~~~~~~~\n',
     ),
@@ -92,7 +93,8 @@ SPEC_ERRORS = {
         '                                ^~~~~~~~~~~\n',
     ),
     'undefined_variable_suggest': (
-        'let width = 32\nINPUT(1, 28, 28) -> CONV(widht, k=3)',
+        'let width = 32\n'
+        'INPUT(1, 28, 28) -> CONV(widht, k=3)',
         'spec.cnn:2:26: error: undefined variable `widht`; did you mean `width`?\n'
         '    INPUT(1, 28, 28) -> CONV(widht, k=3)\n'
         '                             ^~~~~\n',
@@ -203,7 +205,7 @@ SPEC_ERRORS = {
         '[CONV(6, k=3) -> RELU] * 2',
         'spec.cnn:1:1: error: the network must start with INPUT(...), the shape of one sample, e.g. INPUT(3, 32, 32)\n'
         '    [CONV(6, k=3) -> RELU] * 2\n'
-        '    ^~~~~~~~~~~~~~~~~~~~~~\n',
+        '    ^~~~~~~~~~~~~~~~~~~~~~~~~~\n',
     ),
     'input_twice': (
         'INPUT(1, 28, 28) -> RELU -> INPUT(3, 8, 8)',
@@ -269,7 +271,8 @@ SPEC_ERRORS = {
         '                                   ^\n',
     ),
     'division_by_zero': (
-        'let Z = 0\nINPUT(1, 28, 28) -> CONV(6 // Z, k=3)',
+        'let Z = 0\n'
+        'INPUT(1, 28, 28) -> CONV(6 // Z, k=3)',
         'spec.cnn:2:31: error: division by zero\n'
         '    INPUT(1, 28, 28) -> CONV(6 // Z, k=3)\n'
         '                                  ^\n',
@@ -317,7 +320,8 @@ SPEC_ERRORS = {
         '                                  ^~~~\n',
     ),
     'default_unknown': (
-        'default CONVV(6)\nINPUT(1, 28, 28) -> RELU',
+        'default CONVV(6)\n'
+        'INPUT(1, 28, 28) -> RELU',
         'spec.cnn:1:9: error: unknown layer `CONVV`; did you mean `CONV`?\n'
         '    default CONVV(6)\n'
         '            ^~~~~\n',
@@ -327,6 +331,226 @@ SPEC_ERRORS = {
         'spec.cnn:1:32: error: tuples cannot be nested\n'
         '    INPUT(1, 28, 28) -> CONV(6, k=((1, 2), 3))\n'
         '                                   ^~~~~~\n',
+    ),
+    'residual_shapes': (
+        'block basic(c, s=1, proj=false) {\n'
+        '  ADD {\n'
+        '       CONV(c, k=3, s=s, p=1, bias=false) -> BN -> RELU -> CONV(c, k=3, p=1, bias=false) -> BN\n'
+        '     | [CONV(c, k=1, s=s, bias=false) -> BN] * proj\n'
+        '  } -> RELU\n'
+        '}\n'
+        'INPUT(64, 56, 56) -> basic(64) -> basic(128, s=2)',
+        'spec.cnn:2:3: error: ADD {…}: branch 1 ends with 128×28×28 but branch 2 ends with 64×56×56; ADD needs equal shapes\n'
+        '      ADD {\n'
+        '      ^~~~~\n'
+        'spec.cnn:3:93: note: branch 1 ends here, with 128×28×28\n'
+        '           CONV(c, k=3, s=s, p=1, bias=false) -> BN -> RELU -> CONV(c, k=3, p=1, bias=false) -> BN\n'
+        '                                                                                                ^~\n'
+        'spec.cnn:4:8: note: branch 2 ends here, with 64×56×56\n'
+        '         | [CONV(c, k=1, s=s, bias=false) -> BN] * proj\n'
+        '           ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n'
+        'spec.cnn:7:35: note: in the call basic(128, s=2)\n'
+        '    INPUT(64, 56, 56) -> basic(64) -> basic(128, s=2)\n'
+        '                                      ^~~~~~~~~~~~~~~\n',
+    ),
+    'concat_spatial': (
+        'INPUT(64, 28, 28) -> CONCAT {\n'
+        '    CONV(32, k=3)\n'
+        '  | CONV(32, k=1)\n'
+        '}',
+        'spec.cnn:1:22: error: CONCAT {…}: branch 1 ends with 32×26×26 but branch 2 ends with 32×28×28; CONCAT joins channels and needs the same spatial size\n'
+        '    INPUT(64, 28, 28) -> CONCAT {\n'
+        '                         ^~~~~~~~\n'
+        'spec.cnn:2:5: note: branch 1 ends here, with 32×26×26\n'
+        '        CONV(32, k=3)\n'
+        '        ^~~~~~~~~~~~~\n'
+        'spec.cnn:3:5: note: branch 2 ends here, with 32×28×28\n'
+        '      | CONV(32, k=1)\n'
+        '        ^~~~~~~~~~~~~\n',
+    ),
+    'concat_rank': (
+        'INPUT(64, 28, 28) -> CONCAT { GAP -> FLATTEN | CONV(32, k=1) }',
+        'spec.cnn:1:22: error: CONCAT {…}: branch 1 ends with 64 but branch 2 ends with 32×28×28; CONCAT joins channels and needs the same number of axes\n'
+        '    INPUT(64, 28, 28) -> CONCAT { GAP -> FLATTEN | CONV(32, k=1) }\n'
+        '                         ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n'
+        'spec.cnn:1:38: note: branch 1 ends here, with 64\n'
+        '    INPUT(64, 28, 28) -> CONCAT { GAP -> FLATTEN | CONV(32, k=1) }\n'
+        '                                         ^~~~~~~\n'
+        'spec.cnn:1:48: note: branch 2 ends here, with 32×28×28\n'
+        '    INPUT(64, 28, 28) -> CONCAT { GAP -> FLATTEN | CONV(32, k=1) }\n'
+        '                                                   ^~~~~~~~~~~~~\n',
+    ),
+    'mul_broadcast': (
+        'INPUT(64, 28, 28) -> MUL { [] | GAP -> CONV(32, k=1) -> SIGMOID }',
+        'spec.cnn:1:22: error: MUL {…}: branch 1 ends with 64×28×28 but branch 2 ends with 32×1×1; MUL needs equal sizes, or 1, on every axis\n'
+        '    INPUT(64, 28, 28) -> MUL { [] | GAP -> CONV(32, k=1) -> SIGMOID }\n'
+        '                         ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n'
+        'spec.cnn:1:28: note: branch 1 ends here, with 64×28×28\n'
+        '    INPUT(64, 28, 28) -> MUL { [] | GAP -> CONV(32, k=1) -> SIGMOID }\n'
+        '                               ^~\n'
+        'spec.cnn:1:57: note: branch 2 ends here, with 32×1×1\n'
+        '    INPUT(64, 28, 28) -> MUL { [] | GAP -> CONV(32, k=1) -> SIGMOID }\n'
+        '                                                            ^~~~~~~\n',
+    ),
+    'block_used_before_definition': (
+        'block outer(c) { inner(c) -> RELU }\n'
+        'block inner(c) { CONV(c, k=3, p=1) }\n'
+        'INPUT(3, 8, 8) -> outer(8)',
+        'spec.cnn:1:18: error: block `inner` is used before it is defined (at line 2); define blocks before the layers and blocks that use them\n'
+        '    block outer(c) { inner(c) -> RELU }\n'
+        '                     ^~~~~\n'
+        'spec.cnn:3:19: note: in the call outer(8)\n'
+        '    INPUT(3, 8, 8) -> outer(8)\n'
+        '                      ^~~~~~~~\n',
+    ),
+    'block_network_before_definition': (
+        'INPUT(3, 8, 8) -> unit(8)\n'
+        'block unit(c) { CONV(c, k=3, p=1) }',
+        'spec.cnn:2:1: error: `block` statements come before the network: move this one above the line that starts with INPUT(...)\n'
+        '    block unit(c) { CONV(c, k=3, p=1) }\n'
+        '    ^~~~~\n',
+    ),
+    'block_unknown_parameter': (
+        'block unit(c, k=3) { CONV(c, k=k, p=k // 2) }\n'
+        'INPUT(3, 8, 8) -> unit(8, kernel=5)',
+        'spec.cnn:2:27: error: block `unit` has no parameter `kernel`\n'
+        '    INPUT(3, 8, 8) -> unit(8, kernel=5)\n'
+        '                              ^~~~~~\n',
+    ),
+    'block_too_many_arguments': (
+        'block unit(c) { CONV(c, k=3, p=1) }\n'
+        'INPUT(3, 8, 8) -> unit(8, 3)',
+        'spec.cnn:2:27: error: block `unit` takes 1 argument (c) but is given 2\n'
+        '    INPUT(3, 8, 8) -> unit(8, 3)\n'
+        '                              ^\n',
+    ),
+    'block_missing_argument': (
+        'block unit(c) { CONV(c, k=3, p=1) }\n'
+        'INPUT(3, 8, 8) -> unit()',
+        'spec.cnn:2:19: error: block `unit` needs its parameter `c`\n'
+        '    INPUT(3, 8, 8) -> unit()\n'
+        '                      ^~~~~~\n',
+    ),
+    'block_argument_twice': (
+        'block unit(c) { CONV(c, k=3, p=1) }\n'
+        'INPUT(3, 8, 8) -> unit(8, c=4)',
+        'spec.cnn:2:27: error: argument `c` of block `unit` is given twice\n'
+        '    INPUT(3, 8, 8) -> unit(8, c=4)\n'
+        '                              ^\n',
+    ),
+    'block_recursion': (
+        'block tower(c) {\n'
+        '  CONV(c, k=3, p=1) -> tower(c)\n'
+        '}\n'
+        'INPUT(3, 8, 8) -> tower(8)',
+        'spec.cnn:2:24: error: block `tower` calls itself (tower → tower); blocks cannot be recursive\n'
+        '      CONV(c, k=3, p=1) -> tower(c)\n'
+        '                           ^~~~~~~~\n'
+        'spec.cnn:4:19: note: in the call tower(8)\n'
+        '    INPUT(3, 8, 8) -> tower(8)\n'
+        '                      ^~~~~~~~\n',
+    ),
+    'block_unknown_name_in_body': (
+        'block unit(c) {\n'
+        '  CONV(c, k=3, p=1)\n'
+        '  -> BATCHNROM\n'
+        '}\n'
+        'INPUT(3, 8, 8) -> unit(8)',
+        'spec.cnn:3:6: error: unknown layer or block `BATCHNROM`; did you mean `BATCHNORM`?\n'
+        '      -> BATCHNROM\n'
+        '         ^~~~~~~~~\n'
+        'spec.cnn:5:19: note: in the call unit(8)\n'
+        '    INPUT(3, 8, 8) -> unit(8)\n'
+        '                      ^~~~~~~\n',
+    ),
+    'block_undefined_variable_in_body': (
+        'block unit(c) {\n'
+        '  CONV(width, k=3, p=1)\n'
+        '}\n'
+        'INPUT(3, 8, 8) -> unit(8)',
+        'spec.cnn:2:8: error: undefined variable `width`; define it with `let width = ...` or on the command line with `--set width=...`\n'
+        '      CONV(width, k=3, p=1)\n'
+        '           ^~~~~\n'
+        'spec.cnn:4:19: note: in the call unit(8)\n'
+        '    INPUT(3, 8, 8) -> unit(8)\n'
+        '                      ^~~~~~~\n',
+    ),
+    'block_shape_error_in_body': (
+        'block unit(c) {\n'
+        '  CONV(c, k=5)\n'
+        '}\n'
+        'INPUT(3, 8, 8) -> unit(8) -> unit(8)',
+        'spec.cnn:2:3: error: CONV(c, k=5): input is 8×4×4, smaller than the 5×5 kernel\n'
+        '      CONV(c, k=5)\n'
+        '      ^~~~~~~~~~~~\n'
+        'spec.cnn:4:30: note: in the call unit(8)\n'
+        '    INPUT(3, 8, 8) -> unit(8) -> unit(8)\n'
+        '                                 ^~~~~~~\n',
+    ),
+    'block_named_like_a_layer': (
+        'block relu(c) { CONV(c, k=1) }\n'
+        'INPUT(3, 8, 8) -> RELU',
+        'spec.cnn:1:7: error: a block cannot be named `relu`: that is the name of a layer kind\n'
+        '    block relu(c) { CONV(c, k=1) }\n'
+        '          ^~~~\n',
+    ),
+    'block_defined_twice': (
+        'block unit(c) { CONV(c, k=1) }\n'
+        'block unit(c) { CONV(c, k=3) }\n'
+        'INPUT(3, 8, 8) -> unit(4)',
+        'spec.cnn:2:7: error: block `unit` is already defined (at line 1)\n'
+        '    block unit(c) { CONV(c, k=3) }\n'
+        '          ^~~~\n',
+    ),
+    'block_parameter_twice': (
+        'block unit(c, c) { CONV(c, k=1) }\n'
+        'INPUT(3, 8, 8) -> unit(4, 4)',
+        'spec.cnn:1:15: error: parameter `c` of block `unit` is declared twice\n'
+        '    block unit(c, c) { CONV(c, k=1) }\n'
+        '                  ^\n',
+    ),
+    'layer_with_braces': (
+        'INPUT(3, 8, 8) -> CONV { CONV(8, k=1) | CONV(8, k=1) }',
+        'spec.cnn:1:19: error: CONV is a layer, not a merge: branches in braces join with `ADD`, `CONCAT` or `MUL`\n'
+        '    INPUT(3, 8, 8) -> CONV { CONV(8, k=1) | CONV(8, k=1) }\n'
+        '                      ^~~~\n',
+    ),
+    'merge_without_branches': (
+        'INPUT(3, 8, 8) -> ADD',
+        'spec.cnn:1:19: error: ADD joins branches: write it as ADD { branch | branch }\n'
+        '    INPUT(3, 8, 8) -> ADD\n'
+        '                      ^~~\n',
+    ),
+    'no_network': (
+        'let W = 8\n'
+        'block unit(c) { CONV(c, k=1) }',
+        'spec.cnn:2:31: error: the spec has no network: after its statements, write one starting with INPUT(...), e.g. INPUT(3, 32, 32) -> CONV(16, k=3) -> GAP -> FLATTEN -> FC(10)\n'
+        '    block unit(c) { CONV(c, k=1) }\n'
+        '                                  ^\n',
+    ),
+    'split_piece': (
+        'INPUT(8, 4, 4) -> SPLIT(3, i=3)',
+        'spec.cnn:1:28: error: SPLIT(3, i=3): 8 channels in pieces of 3 make only 3 pieces, so there is no piece i=3 (counted from 0)\n'
+        '    INPUT(8, 4, 4) -> SPLIT(3, i=3)\n'
+        '                               ^~~\n',
+    ),
+    'shuffle_groups': (
+        'INPUT(10, 4, 4) -> CHANNELSHUFFLE(4)',
+        'spec.cnn:1:35: error: CHANNELSHUFFLE(4): 4 groups do not divide the 10 channels\n'
+        '    INPUT(10, 4, 4) -> CHANNELSHUFFLE(4)\n'
+        '                                      ^\n',
+    ),
+    'truth_of_a_tuple': (
+        'INPUT(3, 8, 8) -> [RELU] * ((1, 2) and true)',
+        'spec.cnn:1:29: error: expected true or false here, not (1, 2)\n'
+        '    INPUT(3, 8, 8) -> [RELU] * ((1, 2) and true)\n'
+        '                                ^~~~~~\n',
+    ),
+    'depthwise_groups': (
+        'INPUT(6, 8, 8) -> CONV(8, k=3, g=in)',
+        'spec.cnn:1:32: error: CONV(8, k=3, g=in): g=6 does not divide the 8 output channels\n'
+        '    INPUT(6, 8, 8) -> CONV(8, k=3, g=in)\n'
+        '                                   ^~~~\n',
     ),
 }
 
@@ -430,7 +654,7 @@ def test_set_word_where_number_expected(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "t.cnn").write_text("INPUT(1, 8, 8) -> CONV(N, k=3)")
     assert run(["analyze", "t.cnn", "--set", "N=abc"], capsys) == (
-        1, "", "t.cnn:1:24: error: `out` of CONV must be a whole number, not the word `abc`\n"
+        1, "", "t.cnn:1:24: error: `out` of CONV must be a whole number or `in` (the input channels), not the word `abc`\n"
                "    INPUT(1, 8, 8) -> CONV(N, k=3)\n"
                "                           ^\n")
 
@@ -451,3 +675,60 @@ def test_stdin(monkeypatch, capsys):
         1, "", "<stdin>:1:21: error: CONV(6, k=29): input is 1×28×28, smaller than the 29×29 kernel\n"
                "    INPUT(1, 28, 28) -> CONV(6, k=29)\n"
                "                        ^~~~~~~~~~~~~\n")
+
+
+def test_import_of_a_missing_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "net.cnn").write_text('import "blocks.cnn"\nINPUT(3, 8, 8) -> RELU\n')
+    assert run(["analyze", "net.cnn"], capsys) == (
+        1, "", 'net.cnn:1:8: error: cannot import "blocks.cnn" (blocks.cnn): no such file\n'
+               '    import "blocks.cnn"\n'
+               "           ^~~~~~~~~~~~\n")
+
+
+def test_import_cycle(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a.cnn").write_text('import "b.cnn"\n')
+    (tmp_path / "b.cnn").write_text('import "a.cnn"\n')
+    (tmp_path / "net.cnn").write_text('import "a.cnn"\nINPUT(3, 8, 8) -> RELU\n')
+    assert run(["analyze", "net.cnn"], capsys) == (
+        1, "", 'b.cnn:1:8: error: import cycle: a.cnn → b.cnn → a.cnn\n'
+               '    import "a.cnn"\n'
+               "           ^~~~~~~\n")
+
+
+def test_imported_file_with_a_network(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lib.cnn").write_text("block unit(c) { CONV(c, k=1) }\nINPUT(3, 8, 8) -> unit(4)\n")
+    (tmp_path / "net.cnn").write_text('import "lib.cnn"\nINPUT(3, 8, 8) -> unit(4)\n')
+    assert run(["analyze", "net.cnn"], capsys) == (
+        1, "", "lib.cnn:2:1: error: lib.cnn is imported, so it can only define blocks, variables and defaults; "
+               "its network chain is not allowed here\n"
+               "    INPUT(3, 8, 8) -> unit(4)\n"
+               "    ^~~~~~~~~~~~~~~~~~~~~~~~~\n")
+
+
+def test_error_in_an_imported_block_names_the_call(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "lib.cnn").write_text("block unit(c) {\n  CONV(c, k=5)\n}\n")
+    (tmp_path / "net.cnn").write_text('import "lib.cnn"\nINPUT(3, 4, 4) -> unit(8)\n')
+    assert run(["analyze", "net.cnn"], capsys) == (
+        1, "", "lib.cnn:2:3: error: CONV(c, k=5): input is 3×4×4, smaller than the 5×5 kernel\n"
+               "      CONV(c, k=5)\n"
+               "      ^~~~~~~~~~~~\n"
+               "net.cnn:2:19: note: in the call unit(8)\n"
+               "    INPUT(3, 4, 4) -> unit(8)\n"
+               "                      ^~~~~~~\n")
+
+
+def test_default_of_a_block(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "net.cnn").write_text("block unit(c) { CONV(c, k=1) }\ndefault unit(4)\nINPUT(3, 4, 4) -> unit\n")
+    assert run(["analyze", "net.cnn"], capsys) == (
+        1, "", "net.cnn:2:9: error: `default` gives arguments to a layer kind, and `unit` is a block: give its "
+               "parameters defaults in its definition, `block NAME(p=VALUE)`\n"
+               "    default unit(4)\n"
+               "            ^~~~\n"
+               "net.cnn:3:19: error: block `unit` needs its parameter `c`\n"
+               "    INPUT(3, 4, 4) -> unit\n"
+               "                      ^~~~\n")

@@ -1,0 +1,249 @@
+"""Blocks, residuals, concatenations, gates, depthwise, split and shuffle: each against a hand-written
+PyTorch module on the meta device, and the structure they give the report (paths, merge inputs, sums).
+
+The torch modules here are written by hand for each test; cnnspec's numbers are compared with what torch
+measures (leaf-module records and FlopCounterMode), never with numbers cnnspec produced.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+import cnnspec
+from torch_reference import build_on_meta, measure, model_buffers, model_macs, model_params
+
+# Layers that wire branches together; torch does them with functions, not modules.
+WIRING = {"add", "concat", "mul", "split", "channelshuffle", "identity", "stochasticdepth"}
+KIND = {"Conv": "conv", "BatchNorm": "bn", "Linear": "fc", "ReLU": "relu", "ReLU6": "relu6", "Sigmoid": "sigmoid",
+        "Hardsigmoid": "hardsigmoid", "Hardswish": "hardswish", "SiLU": "silu", "MaxPool": "maxpool",
+        "AvgPool": "avgpool", "AdaptiveAvgPool": "adaptiveavgpool", "Flatten": "flatten", "Dropout": "dropout"}
+
+
+def _kind(module_class: str) -> str:
+    return KIND[module_class.rstrip("123d") if module_class[-2:] in ("1d", "2d", "3d") else module_class]
+
+
+def assert_matches(text: str, build, input_shape) -> cnnspec.Report:
+    """cnnspec's analysis of `text` agrees with the torch module `build()` layer by layer and in total."""
+    report = cnnspec.analyze(cnnspec.parse(text))
+    module, _ = build_on_meta(lambda: (build(), input_shape))
+    records = measure(module, input_shape)
+    ours = [(l.op, l.output_shape, l.params, l.buffers, l.macs) for l in report.layers if l.op not in WIRING]
+    theirs = [(_kind(r.kind), r.output_shape, r.params, r.buffers, r.macs) for r in records]
+    assert ours == theirs
+    with torch.device("meta"):
+        output = module.eval()(torch.empty((1, *input_shape)))
+    assert report.output_shape == tuple(output.shape[1:])
+    assert report.totals.params == model_params(module)
+    assert report.totals.buffers == model_buffers(module)
+    assert report.totals.macs == model_macs(module, input_shape)
+    return report
+
+
+class Residual(nn.Module):
+    """ResNet's BasicBlock, by hand: two 3×3 convs, a projection shortcut when the shape changes."""
+
+    def __init__(self, c_in, c, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(c)
+        self.relu = nn.ReLU()
+        self.conv2 = nn.Conv2d(c, c, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(c)
+        self.downsample = (nn.Sequential(nn.Conv2d(c_in, c, 1, stride, bias=False), nn.BatchNorm2d(c))
+                           if stride != 1 or c_in != c else None)
+        self.relu2 = nn.ReLU()
+
+    def forward(self, x):
+        out = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+        return self.relu2(out + (self.downsample(x) if self.downsample is not None else x))
+
+
+BASIC = """
+block basic(c, s=1, proj=false) {
+  ADD {
+       conv1: CONV(c, k=3, s=s, p=1, bias=false) -> bn1: BN -> relu: RELU
+       -> conv2: CONV(c, k=3, p=1, bias=false) -> bn2: BN
+     | downsample: [CONV(c, k=1, s=s, bias=false) -> BN] * proj
+  } -> RELU
+}
+"""
+
+
+def test_residual_identity_and_projection():
+    report = assert_matches(
+        BASIC + "INPUT(16, 20, 20) -> stage: [basic(16) -> basic(32, s=2, proj=true)]",
+        lambda: nn.Sequential(Residual(16, 16, 1), Residual(16, 32, 2)), (16, 20, 20))
+    adds = [l for l in report.layers if l.op == "add"]
+    # The identity branch of the first block is its input (INPUT, index 0); the second's ends with the BN.
+    assert [l.inputs for l in adds] == [(5, 0), (12, 14)]
+    assert [l.path for l in report.layers][:6] == [
+        "stage.0.conv1", "stage.0.bn1", "stage.0.relu", "stage.0.conv2", "stage.0.bn2", "stage.0.5"]
+    assert [l.path for l in report.layers if l.op == "conv"][2:] == [
+        "stage.1.conv1", "stage.1.conv2", "stage.1.downsample.0"]
+
+
+class Inception(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.b1 = nn.Conv2d(8, 4, 1)
+        self.b2 = nn.Sequential(nn.Conv2d(8, 6, 1), nn.ReLU(), nn.Conv2d(6, 8, 3, padding=1))
+        self.b3 = nn.Sequential(nn.MaxPool2d(3, 1, 1, ceil_mode=True), nn.Conv2d(8, 2, 1))
+
+    def forward(self, x):
+        return torch.cat([self.b1(x), self.b2(x), self.b3(x)], 1)
+
+
+def test_concat_of_branches():
+    report = assert_matches(
+        "INPUT(8, 15, 15) -> CONCAT { CONV(4, k=1) | CONV(6, k=1) -> RELU -> CONV(8, k=3, p=1)"
+        " | MAXPOOL(3, s=1, p=1, ceil=true) -> CONV(2, k=1) }",
+        Inception, (8, 15, 15))
+    assert report.layers[-1].op == "concat" and report.layers[-1].inputs == (1, 4, 6)
+    assert report.output_shape == (4 + 8 + 2, 15, 15)
+
+
+class DenseLayer(nn.Module):
+    def __init__(self, c_in, growth):
+        super().__init__()
+        self.norm = nn.BatchNorm2d(c_in)
+        self.relu = nn.ReLU()
+        self.conv = nn.Conv2d(c_in, growth, 3, padding=1, bias=False)
+
+    def forward(self, x):
+        return torch.cat([x, self.conv(self.relu(self.norm(x)))], 1)
+
+
+def test_dense_layers_concatenate_input_and_output():
+    assert_matches(
+        "block dense_layer(g) { CONCAT { [] | BN -> RELU -> CONV(g, k=3, p=1, bias=false) } }\n"
+        "INPUT(16, 8, 8) -> dense_layer(4) * 3",
+        lambda: nn.Sequential(DenseLayer(16, 4), DenseLayer(20, 4), DenseLayer(24, 4)), (16, 8, 8))
+
+
+class SqueezeExcite(nn.Module):
+    def __init__(self, c, squeeze):
+        super().__init__()
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc1 = nn.Conv2d(c, squeeze, 1)
+        self.act = nn.ReLU()
+        self.fc2 = nn.Conv2d(squeeze, c, 1)
+        self.scale = nn.Hardsigmoid()
+
+    def forward(self, x):
+        return x * self.scale(self.fc2(self.act(self.fc1(self.avgpool(x)))))
+
+
+def test_gate_multiplies_by_a_broadcast_branch():
+    report = assert_matches(
+        "INPUT(24, 14, 14) -> MUL { [] | GAP -> CONV(8, k=1) -> RELU -> CONV(24, k=1) -> HARDSIGMOID }",
+        lambda: SqueezeExcite(24, 8), (24, 14, 14))
+    gate = report.layers[-1]
+    assert gate.output_shape == (24, 14, 14)
+    # The gate sees the whole map (GAP), but the output grid is the identity branch's: jump stays 1.
+    assert gate.receptive_field == (14, 14) and gate.jump == (1, 1)
+
+
+def test_depthwise_with_g_in():
+    assert_matches(
+        "INPUT(12, 9, 9) -> CONV(in, k=3, p=1, g=in, bias=false) -> BN -> RELU6 -> CONV(24, k=1) -> HARDSWISH",
+        lambda: nn.Sequential(nn.Conv2d(12, 12, 3, padding=1, groups=12, bias=False), nn.BatchNorm2d(12),
+                              nn.ReLU6(), nn.Conv2d(12, 24, 1), nn.Hardswish()), (12, 9, 9))
+
+
+class ShuffleUnit(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.branch = nn.Sequential(nn.Conv2d(c // 2, c // 2, 1), nn.BatchNorm2d(c // 2), nn.ReLU(),
+                                    nn.Conv2d(c // 2, c // 2, 3, padding=1, groups=c // 2), nn.SiLU())
+
+    def forward(self, x):
+        x1, x2 = x.chunk(2, dim=1)
+        out = torch.cat([x1, self.branch(x2)], 1)
+        n, c, h, w = out.shape
+        return out.view(n, 2, c // 2, h, w).transpose(1, 2).reshape(n, c, h, w)
+
+
+def test_split_and_channel_shuffle():
+    assert_matches(
+        "INPUT(16, 7, 7) -> CONCAT { SPLIT(2, i=0) | SPLIT(2, i=1) -> CONV(8, k=1) -> BN -> RELU"
+        " -> CONV(in, k=3, p=1, g=in) -> SILU } -> CHANNELSHUFFLE(2) -> STOCHASTICDEPTH(0.1)",
+        lambda: ShuffleUnit(16), (16, 7, 7))
+
+
+@pytest.mark.parametrize("channels, parts", [(7, 3), (8, 3), (5, 2), (6, 4)])
+def test_split_follows_torch_chunk(channels, parts):
+    x = torch.empty(1, channels, 2, device="meta")
+    pieces = x.chunk(parts, dim=1)
+    for i, piece in enumerate(pieces):
+        report = cnnspec.analyze(cnnspec.parse(f"INPUT({channels}, 2) -> SPLIT({parts}, i={i})"))
+        assert report.output_shape == tuple(piece.shape[1:])
+    with pytest.raises(cnnspec.CnnspecError):
+        cnnspec.analyze(cnnspec.parse(f"INPUT({channels}, 2) -> SPLIT({parts}, i={len(pieces)})"))
+
+
+# ----------------------------------------------------------------------------- structure of the report
+
+
+def test_scopes_sum_their_layers_and_nest():
+    report = cnnspec.analyze(cnnspec.parse(BASIC + "INPUT(8, 8, 8) -> layer1: [basic(8) * 2] -> GAP"))
+    by_text = {s.text: s for s in report.scopes}
+    outer = by_text["layer1: [basic(8) * 2]"]
+    blocks = [s for s in report.scopes if s.kind == "block"]
+    assert len(blocks) == 2 and all(b.depth == 3 for b in blocks)
+    conv = 8 * 8 * 9
+    bn = 2 * 8
+    assert all(b.params == 2 * conv + 2 * bn for b in blocks)
+    assert outer.params == 2 * blocks[0].params and outer.depth == 1
+    assert outer.params + 0 == report.totals.params  # GAP has none
+    assert (outer.first, outer.last) == (1, 14)
+    assert [l.scopes for l in report.layers][-1] == ()
+
+
+def test_depth_collapses_rows(capsys, tmp_path):
+    from cnnspec.cli import main
+
+    path = tmp_path / "r.cnn"
+    path.write_text(BASIC + "INPUT(8, 8, 8) -> layer1: [basic(8) * 2] -> GAP")
+    main(["analyze", str(path), "--depth", "1"])
+    rows = capsys.readouterr().out.splitlines()
+    body = rows[rows.index(next(r for r in rows if r.startswith(" ─"))) + 1:]
+    assert [r.split()[0] for r in body[:3]] == ["INPUT(8,", "1–14", "15"]
+    main(["analyze", str(path), "--depth", "0"])
+    rows = capsys.readouterr().out.splitlines()
+    assert not any("INPUT(8" in r or "GAP" in r for r in rows)
+    assert any(r.strip().startswith("total") for r in rows)
+
+
+def test_json_has_paths_inputs_and_scopes():
+    import json
+
+    report = cnnspec.analyze(cnnspec.parse(BASIC + "INPUT(8, 8, 8) -> b: basic(8)"))
+    data = json.loads(report.to_json())
+    add = [l for l in data["layers"] if l["op"] == "add"][0]
+    assert add["inputs"] == [5, 0] and add["path"] == "b.5"
+    assert data["layers"][0]["path"] == "b.conv1" and "inputs" not in data["layers"][0]
+    assert data["scopes"][0]["text"] == "b: basic(8)" and data["scopes"][0]["layers"] == [1, 7]
+
+
+def test_receptive_field_is_the_largest_over_branches():
+    report = cnnspec.analyze(cnnspec.parse(
+        "INPUT(4, 32, 32) -> CONCAT { CONV(4, k=1) | CONV(4, k=5, p=2) | CONV(4, k=3, p=1) }"))
+    assert report.layers[-1].receptive_field == (5, 5) and report.layers[-1].jump == (1, 1)
+
+
+def test_import_shares_blocks(tmp_path):
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "blocks.cnn").write_text("let W = 8\nblock unit(c) { CONV(c, k=3, p=1) -> RELU }\n")
+    (tmp_path / "net.cnn").write_text('import "lib/blocks.cnn"\nINPUT(3, 8, 8) -> unit(W) -> unit(2 * W)\n')
+    report = cnnspec.analyze(cnnspec.load(tmp_path / "net.cnn"))
+    assert [l.params for l in report.layers if l.op == "conv"] == [8 * 3 * 9 + 8, 16 * 8 * 9 + 16]
+
+
+def test_boolean_repeat_counts_and_conditional_values():
+    report = cnnspec.analyze(cnnspec.parse(
+        "block b(c, t) { [CONV(c * t, k=1) -> RELU6] * (t != 1) -> CONV(c if t > 1 else 2 * c, k=1) }\n"
+        "INPUT(4, 5, 5) -> b(4, 1) -> b(8, 6)"))
+    assert [l.output_shape[0] for l in report.layers if l.op == "conv"] == [8, 48, 8]
