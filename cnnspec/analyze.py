@@ -171,6 +171,10 @@ class _Analysis:
                            tuple(e.last for e in ends))
 
     def record(self, node, op, ctx, result, state: _State, receptive, jump, scopes, path, inputs) -> _State:
+        largest = max(result.shape)
+        if largest > ops.SIZE_LIMIT:  # e.g. RESIZE(scale=1e9): a typo, not a network
+            size = f"{largest:,}" if largest < 10**15 else f"about 10^{len(str(largest)) - 1}"
+            ctx.fail(f"{node.text}: its output would have a size of {size}, above the limit of {ops.SIZE_LIMIT:,}")
         for message, span in ctx.warnings:
             key = (message, span.source.path, span.start)
             if key not in self.seen_warnings:

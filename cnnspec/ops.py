@@ -126,6 +126,8 @@ class Param:
     def _check_float(self, value):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return self._wrong(value)
+        if not math.isfinite(value):
+            return f"must be a finite number, not {value}"
         return self._bounds(value) or (float(value),)
 
     def _check_floats(self, value):
@@ -326,11 +328,15 @@ def same_padding(kernel: int, dilation: int) -> tuple[int, int]:
 _AXIS_NAMES = {1: ("element",), 2: ("row", "column"), 3: ("frame", "row", "column")}
 
 
-def _check_window_fits(ctx: LayerContext, kernel, dilation, pads, what: str) -> None:
+def _check_window_fits(ctx: LayerContext, kernel, dilation, pads, what: str, spatial_out) -> None:
+    """Refuse an output size below 1, as PyTorch does, saying which window did not fit.
+
+    Only the output decides: in ceil mode a pooling window may be larger than its input and still give 1.
+    """
+    if all(n >= 1 for n in spatial_out):
+        return
     effective = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
     padded = tuple(n + a + b for n, (a, b) in zip(ctx.spatial, pads))
-    if all(p >= e for p, e in zip(padded, effective)):
-        return
     message = f"{ctx.text}: input is {shape_text(ctx.shape)}"
     if padded != ctx.spatial:
         message += f", padded to {shape_text(padded)}"
@@ -390,9 +396,9 @@ def _conv(ctx: LayerContext) -> LayerResult:
         pads = ((0, 0),) * ctx.rank
     else:
         pads = tuple((p, p) for p in ctx.per_axis("p"))
-    _check_window_fits(ctx, kernel, dilation, pads, "kernel")
     spatial = tuple(conv_output_size(n, k, s, a, b, d)
                     for n, k, s, (a, b), d in zip(ctx.spatial, kernel, stride, pads, dilation))
+    _check_window_fits(ctx, kernel, dilation, pads, "kernel", spatial)
     _warn_untiled(ctx, kernel, stride, dilation, pads)
     weights_per_output = (c_in // groups) * math.prod(kernel)
     params = out * weights_per_output + (out if ctx.args["bias"] else 0)
@@ -412,10 +418,10 @@ def _pool(ctx: LayerContext, *, dilated: bool) -> LayerResult:
             ctx.fail(f"{ctx.text}: padding {_axes_text(padding)} is more than half the {shape_text(kernel)} "
                      f"window; PyTorch allows at most {_axes_text(tuple(k // 2 for k in kernel))}", "p")
     pads = tuple((p, p) for p in padding)
-    _check_window_fits(ctx, kernel, dilation, pads, "window")
     ceil = ctx.args["ceil"]
     spatial = tuple(pool_output_size(n, k, s, p, d, ceil)
                     for n, k, s, p, d in zip(ctx.spatial, kernel, stride, padding, dilation))
+    _check_window_fits(ctx, kernel, dilation, pads, "window", spatial)
     if not ceil:
         _warn_untiled(ctx, kernel, stride, dilation, pads)
     window = Window(tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation)), stride)
@@ -651,7 +657,7 @@ OPS: tuple[OpSpec, ...] = (
                   aliases=("in_features",), minimum=1)),
            positional=("out",), aliases={"linear": {}, "dense": {}}, example="FC(10)", torch="nn.Linear"),
     OpSpec("resize", "interpolation to a size or by a scale", _resize,
-           (Param("scale", "floats", "scale factor", None, aliases=("scale_factor",), minimum=1e-9),
+           (Param("scale", "floats", "scale factor", None, aliases=("scale_factor",), minimum=1e-9, maximum=SIZE_LIMIT),
             Param("size", "ints", "output size", None, minimum=1),
             Param("mode", "word", "interpolation", "nearest",
                   choices=("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")),

@@ -18,13 +18,15 @@ def count(n: int) -> str:
 
 
 def size_text(n_bytes: int) -> str:
-    """Bytes in binary units, one decimal: 241.0 KiB."""
-    value = float(n_bytes)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{n_bytes:,} B" if unit == "B" else f"{value:,.1f} {unit}"
-        value /= 1024
-    raise AssertionError
+    """Bytes in binary units, one decimal: 241.0 KiB (in integers, so any size prints)."""
+    units = ("B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB")
+    power = 0
+    while power < len(units) - 1 and n_bytes >= 1024 ** (power + 1):
+        power += 1
+    if power == 0:
+        return f"{n_bytes:,} B"
+    tenths = (n_bytes * 10 + 1024 ** power // 2) // 1024 ** power
+    return f"{tenths // 10:,}.{tenths % 10} {units[power]}"
 
 
 def field_text(values) -> str:

@@ -21,6 +21,7 @@ from .words import join_words, value_text
 # Bounds on what a spec can ask for; beyond them the number is a typo, not a network.
 REPEAT_LIMIT = 10_000
 LAYER_LIMIT = 100_000
+NUMBER_DIGITS = 18  # whole numbers, written or computed, stay below 10^18
 
 
 class Word(str):
@@ -519,7 +520,12 @@ class _Resolver:
         """Evaluate an expression; bare names that are no variable become Words when `words` allows."""
         kind = node.data
         if kind == "int":
-            return int(str(node.children[0]).replace("_", ""))
+            digits = str(node.children[0]).replace("_", "")
+            if len(digits) > NUMBER_DIGITS:
+                self.error(f"a number of {len(digits):,} digits is too long: numbers in a spec have at most "
+                           f"{NUMBER_DIGITS} digits", span_of(node, scope.source))
+                return MISSING
+            return int(digits)
         if kind == "float":
             return float(node.children[0])
         if kind == "string":
@@ -606,6 +612,14 @@ class _Resolver:
         return value
 
     def binop(self, node, scope: _Scope):
+        value = self.arithmetic(node, scope)
+        if isinstance(value, int) and abs(value) >= 10 ** NUMBER_DIGITS:
+            self.error(f"this value has {len(str(abs(value))):,} digits, more than the {NUMBER_DIGITS} a spec "
+                       "allows", span_of(node, scope.source))
+            return MISSING
+        return value
+
+    def arithmetic(self, node, scope: _Scope):
         left_node, op_token, right_node = node.children
         left, right = self.number(left_node, scope), self.number(right_node, scope)
         if left is MISSING or right is MISSING:

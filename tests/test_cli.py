@@ -292,3 +292,14 @@ def test_plain_table_golden(capsys, monkeypatch):
     code, out, err = run(["analyze", "specs/template.cnn"], capsys)
     assert (code, err) == (0, "")
     assert out == (GOLDEN / "template_plain.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("size, kernel, stride", [(1, 2, 2), (3, 4, 2), (5, 4, 4), (2, 3, 3)])
+def test_ceil_mode_window_larger_than_input(size, kernel, stride):
+    """In ceil mode PyTorch gives one output where the window is larger than the (padded) input."""
+    import torch
+
+    expected = torch.nn.functional.max_pool1d(torch.empty(1, 1, size, device="meta"), kernel, stride,
+                                              ceil_mode=True).shape[-1]
+    report = cnnspec.analyze(cnnspec.parse(f"INPUT(1, {size}) -> MAXPOOL({kernel}, s={stride}, ceil=true)"))
+    assert report.output_shape == (1, expected)

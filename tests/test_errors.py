@@ -552,6 +552,31 @@ SPEC_ERRORS = {
         '    INPUT(6, 8, 8) -> CONV(8, k=3, g=in)\n'
         '                                   ^~~~\n',
     ),
+    'number_too_long': (
+        'INPUT(1, 1234567890123456789012) -> RELU',
+        'spec.cnn:1:10: error: a number of 22 digits is too long: numbers in a spec have at most 18 digits\n'
+        '    INPUT(1, 1234567890123456789012) -> RELU\n'
+        '             ^~~~~~~~~~~~~~~~~~~~~~\n',
+    ),
+    'value_too_large': (
+        'let a = 100000000000\nINPUT(1, a * a) -> RELU',
+        'spec.cnn:2:10: error: this value has 23 digits, more than the 18 a spec allows\n'
+        '    INPUT(1, a * a) -> RELU\n'
+        '             ^~~~~\n',
+    ),
+    'scale_not_finite': (
+        'INPUT(3, 8, 8) -> RESIZE(scale=1e999 - 1e999)',
+        'spec.cnn:1:32: error: `scale` of RESIZE must be a finite number, not nan\n'
+        '    INPUT(3, 8, 8) -> RESIZE(scale=1e999 - 1e999)\n'
+        '                                   ^~~~~~~~~~~~~\n',
+    ),
+    'derived_size_too_large': (
+        'INPUT(3, 8, 8) -> RESIZE(scale=100000) -> RESIZE(scale=1000)',
+        'spec.cnn:1:43: error: RESIZE(scale=1000): its output would have a size of 800,000,000, above the limit '
+        'of 100,000,000\n'
+        '    INPUT(3, 8, 8) -> RESIZE(scale=100000) -> RESIZE(scale=1000)\n'
+        '                                              ^~~~~~~~~~~~~~~~~~\n',
+    ),
 }
 
 
