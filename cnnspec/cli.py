@@ -25,33 +25,28 @@ def _parser() -> argparse.ArgumentParser:
                          help="give or override a variable of the spec (repeatable), e.g. --set N=3")
     analyze.add_argument("--format", "-f", choices=("table", "json", "csv", "markdown"), default="table",
                          help="output format (default: table)")
-    analyze.add_argument("--batch", "-b", type=_positive_int, default=1, metavar="B",
+    analyze.add_argument("--batch", "-b", type=_whole_number(1), default=1, metavar="B",
                          help="batch size for the memory estimate (default: 1)")
-    analyze.add_argument("--depth", "-d", type=_depth, default=None, metavar="N",
+    analyze.add_argument("--depth", "-d", type=_whole_number(0), default=None, metavar="N",
                          help="table rows down to N levels of blocks and repeats (0: totals only; default: all)")
     analyze.add_argument("--dtype", choices=("float32", "float16", "bfloat16", "float64"), default="float32",
                          help="element type for the memory estimate (default: float32)")
     return parser
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
+def _whole_number(minimum: int):
+    """An argparse type: a whole number of at least `minimum`."""
 
+    def convert(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, not {value}")
+        return value
 
-def _depth(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, not {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more, not {value}")
-    return value
+    return convert
 
 
 def _variables(assignments: list[str]) -> dict:

@@ -588,26 +588,22 @@ class _Resolver:
         self.error(f"undefined variable `{name}`{hint}", span)
 
     def truth(self, node, scope: _Scope):
-        value = self.eval(node, scope)
-        if value is MISSING:
-            return MISSING
-        if isinstance(value, Word):
-            self.undefined(str(value), span_of(node, scope.source), scope)
-            return MISSING
-        if not isinstance(value, (bool, int)):
-            self.error(f"expected true or false here, not {_show(value)}", span_of(node, scope.source))
-            return MISSING
-        return bool(value)
+        value = self.typed(node, scope, lambda v: isinstance(v, (bool, int)), "true or false")
+        return value if value is MISSING else bool(value)
 
     def number(self, node, scope: _Scope):
+        return self.typed(node, scope, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number")
+
+    def typed(self, node, scope: _Scope, accepts, expected: str):
+        """The value of an expression that must be of one kind (a bare word here is an undefined variable)."""
         value = self.eval(node, scope)
         if value is MISSING:
             return MISSING
         if isinstance(value, Word):
             self.undefined(str(value), span_of(node, scope.source), scope)
             return MISSING
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.error(f"expected a number here, not {_show(value)}", span_of(node, scope.source))
+        if not accepts(value):
+            self.error(f"expected {expected} here, not {_show(value)}", span_of(node, scope.source))
             return MISSING
         return value
 
