@@ -92,6 +92,7 @@ class _Resolver:
         self.layer_count = 0
         self.all_blocks: dict[str, Span] = {}  # every block of the program, for "used before it is defined"
         self.imports: list[str] = []  # files being imported, to refuse cycles
+        self.imported: set[str] = set()  # files already imported
         self.scope: _Scope | None = None  # the scope of the arguments being checked, for suggestions
         self.attempted: set[str] = set()
         self.unknown_argument = False
@@ -99,16 +100,16 @@ class _Resolver:
 
     # ------------------------------------------------------------------ driver
 
-    def error(self, message: str, span: Span | None, notes: list[Diagnostic] = ()) -> None:
+    def error(self, message: str, span: Span | None) -> None:
+        """Report a problem once (a block body resolved for every call would repeat it)."""
         key = (message, span.source.path if span else None, span.start if span else None)
         if key not in {(d.message, d.span.source.path if d.span else None, d.span.start if d.span else None)
                        for d in self.errors}:
             self.errors.append(Diagnostic("error", message, span))
-            self.errors.extend(notes)
 
     def raise_errors(self) -> None:
         if self.errors:
-            raise CnnspecError(diagnostics=self.errors)
+            raise CnnspecError(diagnostics=_in_order(self.errors))
 
     def run(self, program: Program) -> Network:
         scope = _Scope(program.source, dict(self.overrides), {}, {})
@@ -131,9 +132,7 @@ class _Resolver:
                 known = sorted(set(self.used) - set(self.overrides) | {n for n in scope.env if n not in self.overrides})
                 self.errors.append(Diagnostic("error", f"the spec has no variable `{name}` to set"
                                               f"{suggest(name, known)}", None, "--set"))
-        if self.errors:
-            errors = [d for d in self.errors]
-            raise CnnspecError(diagnostics=_in_order(errors))
+        self.raise_errors()
         return network
 
     def collect_block_names(self, statements, source: Source) -> None:
@@ -215,6 +214,9 @@ class _Resolver:
             cycle = " → ".join([*self.imports[self.imports.index(path):], path])
             self.error(f"import cycle: {cycle}", span)
             return
+        if path in self.imported:  # a file imported twice (two libraries sharing a third) runs once
+            return
+        self.imported.add(path)
         try:
             program = parse(read_source(path), path)
         except CnnspecError as error:
@@ -311,7 +313,7 @@ class _Resolver:
         self.layer_count += sum(1 for _ in expand(body)) * (count - 1)
         if self.layer_count > LAYER_LIMIT:
             self.error(f"the network expands to more than {LAYER_LIMIT:,} layers", first_line(span))
-            raise CnnspecError(diagnostics=_in_order(self.errors))  # stop before memory runs out
+            self.raise_errors()  # stop before memory runs out
         return (Repeat(body, count, label, _squash(span.text), span),)
 
     # ------------------------------------------------------------------ layers, merges, calls

@@ -247,3 +247,13 @@ def test_boolean_repeat_counts_and_conditional_values():
         "block b(c, t) { [CONV(c * t, k=1) -> RELU6] * (t != 1) -> CONV(c if t > 1 else 2 * c, k=1) }\n"
         "INPUT(4, 5, 5) -> b(4, 1) -> b(8, 6)"))
     assert [l.output_shape[0] for l in report.layers if l.op == "conv"] == [8, 48, 8]
+
+
+def test_a_file_imported_twice_runs_once(tmp_path):
+    (tmp_path / "common.cnn").write_text("block unit(c) { CONV(c, k=1) }\n")
+    (tmp_path / "a.cnn").write_text('import "common.cnn"\nblock a(c) { unit(c) -> RELU }\n')
+    (tmp_path / "b.cnn").write_text('import "common.cnn"\nblock b(c) { unit(c) -> SIGMOID }\n')
+    (tmp_path / "net.cnn").write_text('import "a.cnn"\nimport "b.cnn"\nINPUT(3, 4, 4) -> a(8) -> b(2)\n')
+    report = cnnspec.analyze(cnnspec.load(tmp_path / "net.cnn"))
+    assert [l.op for l in report.layers] == ["conv", "relu", "conv", "sigmoid"]
+    assert [l.params for l in report.layers if l.op == "conv"] == [8 * 3 + 8, 2 * 8 + 2]
