@@ -310,11 +310,15 @@ class _Resolver:
             return body
         if count == 0:
             return ()
-        self.layer_count += sum(1 for _ in expand(body)) * (count - 1)
+        self.count_layers(sum(1 for _ in expand(body)) * (count - 1), span)
+        return (Repeat(body, count, label, _squash(span.text), span),)
+
+    def count_layers(self, added: int, span: Span) -> None:
+        """Stop at LAYER_LIMIT layers, before a typo (or blocks calling blocks twice, 40 deep) exhausts memory."""
+        self.layer_count += added
         if self.layer_count > LAYER_LIMIT:
             self.error(f"the network expands to more than {LAYER_LIMIT:,} layers", first_line(span))
-            self.raise_errors()  # stop before memory runs out
-        return (Repeat(body, count, label, _squash(span.text), span),)
+            self.raise_errors()
 
     # ------------------------------------------------------------------ layers, merges, calls
 
@@ -336,11 +340,11 @@ class _Resolver:
         self.error(f"unknown layer or block `{name}`{suggest(name, known)}", span)
 
     def layer(self, unit, label: str | None, scope: _Scope) -> Layer | None:
-        self.layer_count += 1
         name_token, *rest = unit.children
         name = str(name_token)
         call_args = rest[0] if rest and rest[0] is not None else None
         span = span_of(unit, scope.source)
+        self.count_layers(1, span)
         found = self.lookup_op(name, span_of(name_token, scope.source), scope)
         if found is None:
             for node in self.arg_nodes(call_args, scope):  # still report undefined variables in its arguments
@@ -377,7 +381,7 @@ class _Resolver:
             self.error(f"{name} is a layer, not a merge: branches in braces join with {merges}",
                        span_of(name_token, scope.source))
             return None
-        self.layer_count += 1
+        self.count_layers(1, span)
         head = f"{name} {{…}}"
         return Merge(op.name, (), branches, label, head, span,
                      tuple(span_of(b, scope.source) for b in branch_nodes))

@@ -757,3 +757,14 @@ def test_default_of_a_block(tmp_path, monkeypatch, capsys):
                "net.cnn:3:19: error: block `unit` needs its parameter `c`\n"
                "    INPUT(3, 4, 4) -> unit\n"
                "                      ^~~~\n")
+
+
+def test_blocks_doubling_each_other_stop_at_the_layer_limit(tmp_path, monkeypatch, capsys):
+    """Forty blocks each calling the previous one twice would be 2^40 layers: refused, not a hang."""
+    monkeypatch.chdir(tmp_path)
+    lines = ["block b0() { RELU -> RELU }"] + [f"block b{i}() {{ b{i - 1}() -> b{i - 1}() }}" for i in range(1, 40)]
+    (tmp_path / "net.cnn").write_text("\n".join(lines + ["INPUT(3, 4, 4) -> b39()"]))
+    assert run(["analyze", "net.cnn"], capsys) == (
+        1, "", "net.cnn:1:22: error: the network expands to more than 100,000 layers\n"
+               "    block b0() { RELU -> RELU }\n"
+               "                         ^~~~\n")
