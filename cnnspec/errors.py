@@ -13,8 +13,9 @@ class Source:
     text: str
 
     def line_text(self, line: int) -> str:
-        lines = self.text.splitlines()
-        return lines[line - 1] if 0 < line <= len(lines) else ""
+        # Lines end at "\n" only, as the parser counts them (str.splitlines would also cut at \r, \f, \v).
+        lines = self.text.split("\n")
+        return lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +113,8 @@ def format_diagnostic(diagnostic: Diagnostic) -> str:
         prefix = f"{diagnostic.path}: " if diagnostic.path else "cnnspec: "
         return f"{prefix}{diagnostic.severity}: {diagnostic.message}"
     head = f"{span.source.path}:{span.line}:{span.column}: {diagnostic.severity}: {diagnostic.message}"
-    line = span.source.line_text(span.line).expandtabs(1)
+    # One printed character per source character, so the caret lines up: tabs and other controls become spaces.
+    line = "".join(" " if ord(c) < 32 else c for c in span.source.line_text(span.line))
     if not line.strip():
         return head
     width = max(1, (span.end_column - span.column) if span.end_line == span.line else len(line) - span.column + 1)

@@ -418,6 +418,10 @@ def _pool(ctx: LayerContext, *, dilated: bool) -> LayerResult:
             ctx.fail(f"{ctx.text}: padding {_axes_text(padding)} is more than half the {shape_text(kernel)} "
                      f"window; PyTorch allows at most {_axes_text(tuple(k // 2 for k in kernel))}", "p")
     pads = tuple((p, p) for p in padding)
+    if not dilated and ctx.rank == 3 and any(n < k for n, k in zip(ctx.spatial, kernel)):
+        # aten's 3-D average pooling checks the input before padding against the window.
+        ctx.fail(f"{ctx.text}: input is {shape_text(ctx.shape)}, smaller than the {shape_text(kernel)} window "
+                 "(3-D average pooling in PyTorch compares the input before padding)")
     ceil = ctx.args["ceil"]
     spatial = tuple(pool_output_size(n, k, s, p, d, ceil)
                     for n, k, s, p, d in zip(ctx.spatial, kernel, stride, padding, dilation))
@@ -486,6 +490,9 @@ def _resize(ctx: LayerContext) -> LayerResult:
     if mode in _RESIZE_RANK and _RESIZE_RANK[mode] != ctx.rank:
         ctx.fail(f"{ctx.text}: mode `{mode}` works on {_RESIZE_RANK[mode]}-D inputs, but the input "
                  f"{shape_text(ctx.shape)} is {ctx.rank}-D", "mode")
+    if ctx.args["align_corners"] is not None and mode not in _RESIZE_RANK:
+        ctx.fail(f"{ctx.text}: `align_corners` only applies to the interpolating modes (linear, bilinear, bicubic, "
+                 f"trilinear), not to `{mode}`", "align_corners")
     if ctx.given("size") == ctx.given("scale"):
         ctx.fail(f"{ctx.text} needs exactly one of `size=` and `scale=`")
     if ctx.given("size"):

@@ -577,6 +577,32 @@ SPEC_ERRORS = {
         '    INPUT(3, 8, 8) -> RESIZE(scale=100000) -> RESIZE(scale=1000)\n'
         '                                              ^~~~~~~~~~~~~~~~~~\n',
     ),
+    'avgpool3d_smaller_than_window': (
+        'INPUT(1, 2, 2, 2) -> AVGPOOL(3, p=1)',
+        'spec.cnn:1:22: error: AVGPOOL(3, p=1): input is 1×2×2×2, smaller than the 3×3×3 window (3-D average '
+        'pooling in PyTorch compares the input before padding)\n'
+        '    INPUT(1, 2, 2, 2) -> AVGPOOL(3, p=1)\n'
+        '                         ^~~~~~~~~~~~~~~\n',
+    ),
+    'align_corners_with_nearest': (
+        'INPUT(1, 8, 8) -> RESIZE(size=8, mode=nearest, align=true)',
+        'spec.cnn:1:48: error: RESIZE(size=8, mode=nearest, align=true): `align_corners` only applies to the '
+        'interpolating modes (linear, bilinear, bicubic, trilinear), not to `nearest`\n'
+        '    INPUT(1, 8, 8) -> RESIZE(size=8, mode=nearest, align=true)\n'
+        '                                                   ^~~~~~~~~~\n',
+    ),
+    'input_value_missing': (
+        'INPUT(7 // 0) -> RELU',
+        'spec.cnn:1:12: error: division by zero\n'
+        '    INPUT(7 // 0) -> RELU\n'
+        '               ^\n',
+    ),
+    'carriage_return_inside_a_line': (
+        'INPUT(1)\r-> FOO',
+        'spec.cnn:1:13: error: unknown layer or block `FOO`\n'
+        '    INPUT(1) -> FOO\n'
+        '                ^~~\n',
+    ),
 }
 
 
