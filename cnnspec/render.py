@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from fractions import Fraction
 
 from .errors import format_diagnostic
 from .report import LayerReport, Report
@@ -31,7 +30,7 @@ def size_text(n_bytes: int) -> str:
 
 def field_text(values) -> str:
     """A receptive field or jump: `5×5`; empty for a network without spatial axes."""
-    return "×".join(value_text(Fraction(v)) if isinstance(v, Fraction) else str(v) for v in values)
+    return "×".join(value_text(v) for v in values)
 
 
 def _rf_text(layer: LayerReport) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -131,6 +130,8 @@ class Report:
 
     def to_json(self) -> str:
         """The JSON form: top-level keys one per line, each layer and warning on a line of its own."""
+        import json
+
         parts = []
         for key, value in self.to_dict().items():
             if isinstance(value, list) and value and isinstance(value[0], dict):
