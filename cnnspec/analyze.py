@@ -43,16 +43,33 @@ class _State:
 
 
 class _Namer:
-    """Names children in one module scope: a child's label, else its position (as nn.Sequential does)."""
+    """Names children in one module scope: a child's label, else its position (as nn.Sequential does).
+
+    A name is a module of the lowered network, so a label may name one child only.
+    """
 
     def __init__(self, prefix: str = ""):
         self.prefix = prefix
         self.count = 0
+        self.labels: dict[str, Span] = {}
 
-    def name(self, label: str | None) -> str:
+    def name(self, node) -> str:
         position = self.count
         self.count += 1
-        return self.prefix + (label if label else str(position))
+        label = node.label
+        if not label:
+            return self.prefix + str(position)
+        first = self.labels.get(label)
+        self.labels.setdefault(label, node.span)
+        if first is not None and first.start == node.span.start and first.source is node.span.source:
+            raise CnnspecError(f"label `{label}` is inside a repeat, so it would name one layer per pass: label "
+                               "the repeat instead (`stage: [...] * 2` names stage.0, stage.1, …)",
+                               first_line(node.span))
+        if first is not None:
+            where = f"line {first.line}" if first.source is node.span.source else f"{first.source.path}:{first.line}"
+            raise CnnspecError(f"label `{label}` is already used here (at {where}): a label names one layer",
+                               first_line(node.span))
+        return self.prefix + label
 
 
 @dataclass
@@ -101,15 +118,15 @@ class _Analysis:
     def walk(self, nodes, state: _State, scopes: tuple[int, ...], namer: _Namer) -> _State:
         for node in nodes:
             if isinstance(node, Layer):
-                state = self.layer(node, state, scopes, namer.name(node.label))
+                state = self.layer(node, state, scopes, namer.name(node))
             elif isinstance(node, Repeat):
-                inner_namer = _Namer(namer.name(node.label) + ".") if node.label else namer
+                inner_namer = _Namer(namer.name(node) + ".") if node.label else namer
                 scope = self.open("repeat", node, scopes, inner_namer.prefix.rstrip(".") if node.label else "")
                 for _ in range(node.count):
                     state = self.walk(node.body, state, (*scopes, scope.id), inner_namer)
                 self.close(scope)
             elif isinstance(node, (Block, Group)):
-                path = namer.name(node.label)
+                path = namer.name(node)
                 scope = self.open("block" if isinstance(node, Block) else "group", node, scopes, path)
                 try:
                     state = self.walk(node.body, state, (*scopes, scope.id), _Namer(path + "."))
@@ -167,7 +184,7 @@ class _Analysis:
         full = [e for e in ends if e.shape[1:] == result.shape[1:]] or ends
         jump = tuple(max(values) for values in zip(*(e.jump for e in full)))
         merged = replace(state, extent=ends[0].extent)
-        return self.record(node, op, ctx, result, merged, receptive, jump, scopes, namer.name(node.label),
+        return self.record(node, op, ctx, result, merged, receptive, jump, scopes, namer.name(node),
                            tuple(e.last for e in ends))
 
     def record(self, node, op, ctx, result, state: _State, receptive, jump, scopes, path, inputs) -> _State:

@@ -31,6 +31,18 @@ def _parser() -> argparse.ArgumentParser:
                          help="table rows down to N levels of blocks and repeats (0: totals only; default: all)")
     analyze.add_argument("--dtype", choices=("float32", "float16", "bfloat16", "float64"), default="float32",
                          help="element type for the memory estimate (default: float32)")
+    verify = commands.add_parser(
+        "verify", help="lower the spec to PyTorch, run it, and check every layer against the analysis",
+        description="Build the spec as a torch.nn.Module, run one forward pass with hooks, and compare each "
+                    "layer's output shape, params, buffers and MACs (FlopCounterMode) with the static analysis. "
+                    "Exits with 1 on any mismatch. Needs PyTorch (cnnspec[torch]).")
+    verify.add_argument("file", metavar="FILE", help="the .cnn spec, or - for standard input")
+    verify.add_argument("--set", dest="variables", metavar="NAME=VALUE", action="append", default=[],
+                        help="give or override a variable of the spec (repeatable)")
+    verify.add_argument("--device", default="meta", metavar="DEVICE",
+                        help="meta (default: shapes only, no weights allocated) or cpu (a random input, "
+                             "whose output must be finite)")
+    verify.add_argument("--batch", "-b", type=_whole_number(1), default=1, metavar="B", help="batch size (default: 1)")
     return parser
 
 
@@ -89,10 +101,19 @@ def _analyze(args) -> int:
     return 0
 
 
+def _verify(args) -> int:
+    from . import load, render
+    from .verify import verify
+
+    result = verify(load(args.file), device=args.device, batch=args.batch, **_variables(args.variables))
+    sys.stdout.write(render.verification_text(result))
+    return 0 if result.ok else EXIT_ERROR
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return _analyze(args)
+        return _verify(args) if args.command == "verify" else _analyze(args)
     except CnnspecError as error:
         sys.stdout.flush()
         sys.stderr.write("\n".join(format_diagnostic(d) for d in error.diagnostics) + "\n")

@@ -273,7 +273,9 @@ class OpSpec:
     merge: bool = False  # joins parallel branches: written NAME { branch | branch }
     aliases: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # alias → preset arguments
     example: str = ""
-    torch: str = ""  # the PyTorch equivalent, for the docs
+    # Builds the equivalent torch module from the arguments (registry defaults filled in), the input and
+    # the output shape; torch is imported inside, only when a network is lowered.
+    module: Callable[[dict, tuple, tuple], Any] | None = None
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -567,6 +569,58 @@ def _input(ctx: LayerContext) -> LayerResult:  # INPUT is read by the analyzer, 
     return LayerResult(tuple(ctx.args["shape"]))
 
 
+# ------------------------------------------------------------------------------ torch equivalents
+
+
+def _nn(name: str, rank: int | None = None):
+    """A class of torch.nn (`Conv` and rank 2 → nn.Conv2d); rank 0 (a vector) takes the 1-D class."""
+    from torch import nn
+
+    return getattr(nn, name if rank is None else f"{name}{max(rank, 1)}d")
+
+
+def _plain(name: str, **fixed):
+    """A builder of a torch.nn module that takes no argument from the spec (`nn.ReLU()`)."""
+    return lambda args, shape, out: _nn(name)(**fixed)
+
+
+def _ours(name: str, *arg_names: str):
+    """A builder of one of cnnspec's own modules (torch_modules.py), for what torch.nn lacks."""
+    def build(args, shape, out):
+        from . import torch_modules
+
+        return getattr(torch_modules, name)(*(args[a] for a in arg_names))
+    return build
+
+
+def _torch_conv(args, shape, out):
+    groups = shape[0] if args["g"] == "in" else args["g"]
+    return _nn("Conv", len(shape) - 1)(shape[0], out[0], args["k"], args["s"], args["p"], args["d"], groups,
+                                       args["bias"])
+
+
+def _torch_pool(kind: str):
+    def build(args, shape, out):
+        extra = {"dilation": args["d"]} if kind == "Max" else {}
+        return _nn(f"{kind}Pool", len(shape) - 1)(args["k"], args["s"], args["p"], ceil_mode=args["ceil"], **extra)
+    return build
+
+
+def _torch_fc(args, shape, out):
+    from .torch_modules import FlattenLinear
+    from torch import nn
+
+    cls = FlattenLinear if len(shape) > 1 else nn.Linear
+    return cls(math.prod(shape), out[0], bias=args["bias"])
+
+
+def _torch_resize(args, shape, out):
+    from .torch_modules import Resize
+
+    return Resize(size=args["size"], scale_factor=args["scale"], mode=args["mode"],
+                  align_corners=args["align_corners"])
+
+
 # ------------------------------------------------------------------------------------ the registry
 
 _K = Param("k", "ints", "kernel size", REQUIRED, aliases=("kernel", "kernel_size"), minimum=1)
@@ -579,15 +633,15 @@ _BIAS = Param("bias", "bool", "learn a bias", True)
 _OUT_SIZE = Param("out", "ints", "output size", REQUIRED, aliases=("output", "output_size", "size"), minimum=1)
 
 
-def _activation(name: str, doc: str, torch: str, *params: Param, positional=(), aliases=None) -> OpSpec:
+def _activation(name: str, doc: str, module, *params: Param, positional=(), aliases=None) -> OpSpec:
     return OpSpec(name, doc, _same_shape, params, positional, aliases=aliases or {}, example=name.upper(),
-                  torch=torch)
+                  module=module)
 
 
 OPS: tuple[OpSpec, ...] = (
     OpSpec("input", "the shape of one sample, no batch dimension: C, then 0 to 3 spatial sizes", _input,
            (Param("shape", "shape", "channels then spatial sizes", REQUIRED, minimum=1),),
-           variadic="shape", example="INPUT(3, 32, 32)", torch="the input tensor"),
+           variadic="shape", example="INPUT(3, 32, 32)", module=None),
     OpSpec("conv", "convolution; rank (1-D, 2-D, 3-D) taken from the input", _conv,
            (Param("out", "channels", "output channels", REQUIRED, aliases=("out_channels", "c"), minimum=1),
             _K, _S,
@@ -597,79 +651,79 @@ OPS: tuple[OpSpec, ...] = (
             _BIAS,
             Param("in", "int", "input channels, checked against what arrives", None,
                   aliases=("in_channels",), minimum=1)),
-           positional=("out",), aliases={"convolution": {}}, example="CONV(32, k=3, p=1)", torch="nn.Conv1d/2d/3d"),
+           positional=("out",), aliases={"convolution": {}}, example="CONV(32, k=3, p=1)", module=_torch_conv),
     OpSpec("maxpool", "max pooling", lambda ctx: _pool(ctx, dilated=True),
            (Param("k", "ints", "window size", REQUIRED, aliases=("kernel", "kernel_size"), minimum=1),
             _POOL_S, _POOL_P, _D, _CEIL),
-           positional=("k",), aliases={"pool": {}}, example="MAXPOOL(2)", torch="nn.MaxPool1d/2d/3d"),
+           positional=("k",), aliases={"pool": {}}, example="MAXPOOL(2)", module=_torch_pool("Max")),
     OpSpec("avgpool", "average pooling", lambda ctx: _pool(ctx, dilated=False),
            (Param("k", "ints", "window size", REQUIRED, aliases=("kernel", "kernel_size"), minimum=1),
             _POOL_S, _POOL_P, _CEIL),
-           positional=("k",), example="AVGPOOL(2)", torch="nn.AvgPool1d/2d/3d"),
+           positional=("k",), example="AVGPOOL(2)", module=_torch_pool("Avg")),
     OpSpec("adaptiveavgpool", "average pooling to a fixed output size", _adaptive_pool, (_OUT_SIZE,),
            positional=("out",), aliases={"gap": {"out": 1}}, example="ADAPTIVEAVGPOOL(7)",
-           torch="nn.AdaptiveAvgPool1d/2d/3d"),
+           module=lambda args, shape, out: _nn("AdaptiveAvgPool", len(shape) - 1)(args["out"])),
     OpSpec("adaptivemaxpool", "max pooling to a fixed output size", _adaptive_pool, (_OUT_SIZE,),
            positional=("out",), aliases={"gmp": {"out": 1}}, example="ADAPTIVEMAXPOOL(7)",
-           torch="nn.AdaptiveMaxPool1d/2d/3d"),
-    _activation("relu", "rectified linear unit", "nn.ReLU"),
-    _activation("sigmoid", "logistic sigmoid", "nn.Sigmoid"),
-    _activation("tanh", "hyperbolic tangent", "nn.Tanh"),
-    _activation("leakyrelu", "leaky ReLU", "nn.LeakyReLU",
+           module=lambda args, shape, out: _nn("AdaptiveMaxPool", len(shape) - 1)(args["out"])),
+    _activation("relu", "rectified linear unit", _plain("ReLU")),
+    _activation("sigmoid", "logistic sigmoid", _plain("Sigmoid")),
+    _activation("tanh", "hyperbolic tangent", _plain("Tanh")),
+    _activation("leakyrelu", "leaky ReLU", lambda args, shape, out: _nn("LeakyReLU")(args["slope"]),
                 Param("slope", "float", "negative slope", 0.01, aliases=("negative_slope",)),
                 positional=("slope",)),
-    _activation("gelu", "Gaussian error linear unit", "nn.GELU"),
-    _activation("softmax", "softmax over the channels", "nn.Softmax(dim=1)"),
-    _activation("identity", "passes its input through", "nn.Identity"),
-    _activation("relu6", "ReLU capped at 6", "nn.ReLU6"),
-    _activation("hardswish", "hard swish", "nn.Hardswish"),
-    _activation("hardsigmoid", "hard sigmoid", "nn.Hardsigmoid"),
-    _activation("silu", "sigmoid linear unit (swish)", "nn.SiLU", aliases={"swish": {}}),
+    _activation("gelu", "Gaussian error linear unit", _plain("GELU")),
+    _activation("softmax", "softmax over the channels", _plain("Softmax", dim=1)),
+    _activation("identity", "passes its input through", _plain("Identity")),
+    _activation("relu6", "ReLU capped at 6", _plain("ReLU6")),
+    _activation("hardswish", "hard swish", _plain("Hardswish")),
+    _activation("hardsigmoid", "hard sigmoid", _plain("Hardsigmoid")),
+    _activation("silu", "sigmoid linear unit (swish)", _plain("SiLU"), aliases={"swish": {}}),
     OpSpec("bn", "batch normalisation: 2·C parameters, 2·C + 1 buffers", _batchnorm,
            (Param("eps", "float", "added to the variance", 1e-5, minimum=0),
             Param("momentum", "float", "of the running statistics", 0.1, minimum=0, maximum=1)),
-           aliases={"batchnorm": {}}, example="BN", torch="nn.BatchNorm1d/2d/3d"),
+           aliases={"batchnorm": {}}, example="BN", module=lambda args, shape, out: _nn("BatchNorm", len(shape) - 1)(shape[0], args["eps"], args["momentum"])),
     OpSpec("lrn", "local response normalisation", _lrn,
            (Param("size", "int", "neighbouring channels", REQUIRED, minimum=1),
             Param("alpha", "float", "scale", 1e-4), Param("beta", "float", "exponent", 0.75),
             Param("k", "float", "additive constant", 1.0)),
-           positional=("size",), example="LRN(5)", torch="nn.LocalResponseNorm"),
+           positional=("size",), example="LRN(5)", module=lambda args, shape, out: _nn("LocalResponseNorm")(args["size"], args["alpha"], args["beta"], args["k"])),
     OpSpec("dropout", "dropout (identity at inference)", _same_shape,
            (Param("p", "float", "drop probability", 0.5, minimum=0, maximum=1),),
-           positional=("p",), example="DROPOUT(0.5)", torch="nn.Dropout"),
+           positional=("p",), example="DROPOUT(0.5)", module=lambda args, shape, out: _nn("Dropout")(args["p"])),
     OpSpec("stochasticdepth", "stochastic depth: drops the whole residual branch in training, identity at inference",
            _same_shape, (Param("p", "float", "drop probability", 0.0, minimum=0, maximum=1),
                          Param("mode", "word", "what is dropped", "row", choices=("row", "batch"))),
            positional=("p",), aliases={"droppath": {}}, example="STOCHASTICDEPTH(0.2)",
-           torch="torchvision.ops.StochasticDepth"),
-    OpSpec("flatten", "flattens to a vector", _flatten, example="FLATTEN", torch="nn.Flatten"),
+           module=_ours("StochasticDepth", "p", "mode")),
+    OpSpec("flatten", "flattens to a vector", _flatten, example="FLATTEN", module=_plain("Flatten")),
     OpSpec("channelshuffle", "channel shuffle (ShuffleNet)", _channel_shuffle,
            (Param("groups", "int", "groups", REQUIRED, aliases=("g",), minimum=1),),
-           positional=("groups",), aliases={"shuffle": {}}, example="CHANNELSHUFFLE(2)", torch="nn.ChannelShuffle"),
+           positional=("groups",), aliases={"shuffle": {}}, example="CHANNELSHUFFLE(2)", module=_ours("ChannelShuffle", "groups")),
     OpSpec("split", "one piece of the channels, as torch.chunk(x, parts, dim=1)[i]", _split,
            (Param("parts", "int", "number of pieces", REQUIRED, minimum=1),
             Param("i", "int", "which piece, from 0", REQUIRED, aliases=("index",), minimum=0)),
-           positional=("parts",), aliases={"chunk": {}}, example="SPLIT(2, i=0)", torch="torch.chunk"),
+           positional=("parts",), aliases={"chunk": {}}, example="SPLIT(2, i=0)", module=_ours("Split", "parts", "i")),
     OpSpec("add", "the sum of its branches (a residual connection)", _add, merge=True,
            aliases={"sum": {}, "residual": {}}, example="ADD { CONV(64, k=3, p=1) -> BN | IDENTITY }",
-           torch="+"),
+           module=_ours("Add")),
     OpSpec("concat", "its branches concatenated on the channels", _concat, merge=True,
-           aliases={"cat": {}}, example="CONCAT { CONV(64, k=1) | CONV(64, k=3, p=1) }", torch="torch.cat(dim=1)"),
+           aliases={"cat": {}}, example="CONCAT { CONV(64, k=1) | CONV(64, k=3, p=1) }", module=_ours("Concat")),
     OpSpec("mul", "the element-wise product of its branches, broadcast (a gate)", _mul, merge=True,
-           aliases={"gate": {}}, example="MUL { IDENTITY | GAP -> CONV(16, k=1) -> SIGMOID }", torch="*"),
+           aliases={"gate": {}}, example="MUL { IDENTITY | GAP -> CONV(16, k=1) -> SIGMOID }", module=_ours("Mul")),
     OpSpec("fc", "fully connected; flattens a spatial input first", _fc,
            (Param("out", "int", "output features", REQUIRED, aliases=("out_features",), minimum=1),
             _BIAS,
             Param("in", "int", "input features, checked against what arrives", None,
                   aliases=("in_features",), minimum=1)),
-           positional=("out",), aliases={"linear": {}, "dense": {}}, example="FC(10)", torch="nn.Linear"),
+           positional=("out",), aliases={"linear": {}, "dense": {}}, example="FC(10)", module=_torch_fc),
     OpSpec("resize", "interpolation to a size or by a scale", _resize,
            (Param("scale", "floats", "scale factor", None, aliases=("scale_factor",), minimum=1e-9, maximum=SIZE_LIMIT),
             Param("size", "ints", "output size", None, minimum=1),
             Param("mode", "word", "interpolation", "nearest",
                   choices=("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")),
             Param("align_corners", "bool", "align corner pixels (linear modes)", None, aliases=("align",))),
-           aliases={"upsample": {}, "interpolate": {}}, example="RESIZE(scale=2)", torch="F.interpolate"),
+           aliases={"upsample": {}, "interpolate": {}}, example="RESIZE(scale=2)", module=_torch_resize),
 )
 
 _BY_NAME: dict[str, tuple[OpSpec, Mapping[str, Any]]] = {}

@@ -185,3 +185,33 @@ def csv_text(report: Report) -> str:
             " ".join(map(str, layer.inputs)),
         ])
     return out.getvalue()
+
+
+def verification_text(result) -> str:
+    """The runtime check as a table: each cell the measured value with ✓, or ✗ and what analysis said."""
+    def cell(expected, measured, as_text) -> str:
+        if expected == measured:
+            return f"{as_text(measured)} ✓"
+        return f"✗ {as_text(measured) if measured is not None else 'not run'} (analysis: {as_text(expected)})"
+
+    formats = (shape_text, count, count, count)
+    headers = ("#", "module", "layer", "output", "params", "buffers", "MACs")
+    rows = [(str(c.index), c.path, c.text, *(cell(e, m, f) for e, m, f in zip(c.expected, c.measured, formats)))
+            for c in result.layers]
+    widths = [max(len(r[i]) for r in [headers, *rows]) for i in range(len(headers))]
+
+    def line(cells) -> str:
+        return ("  " + "   ".join(c.ljust(w) if i in (1, 2) else c.rjust(w)
+                                  for i, (c, w) in enumerate(zip(cells, widths)))).rstrip()
+
+    rule = " " + "─" * (sum(widths) + 3 * (len(widths) - 1) + 2)
+    out = [f"{result.path} (lowered to PyTorch, run on {result.device}, batch {result.batch})", "", line(headers),
+           rule, *(line(r) for r in rows), rule, ""]
+    bad = [c for c in result.layers if not c.ok]
+    out.append(f"output {shape_text(result.output_shape)}"
+               + (" ✓" if result.output_shape == result.expected_output_shape
+                  else f" ✗ (analysis: {shape_text(result.expected_output_shape)})")
+               + ("" if result.finite is None else (", finite ✓" if result.finite else ", not finite ✗")))
+    out.append(f"{len(result.layers) - len(bad)} of {len(result.layers)} layers agree"
+               + ("" if not bad else ": " + ", ".join(f"{c.index} ({', '.join(c.mismatches())})" for c in bad)))
+    return "\n".join(out) + "\n"

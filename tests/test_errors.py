@@ -603,6 +603,19 @@ SPEC_ERRORS = {
         '    INPUT(1) -> FOO\n'
         '                ^~~\n',
     ),
+    'label_used_twice': (
+        'INPUT(1, 8, 8) -> c: CONV(8, k=3, p=1) -> c: RELU',
+        'spec.cnn:1:46: error: label `c` is already used here (at line 1): a label names one layer\n'
+        '    INPUT(1, 8, 8) -> c: CONV(8, k=3, p=1) -> c: RELU\n'
+        '                                                 ^~~~\n',
+    ),
+    'label_inside_a_repeat': (
+        'INPUT(1, 8, 8) -> [c: CONV(8, k=3, p=1) -> RELU] * 2',
+        'spec.cnn:1:23: error: label `c` is inside a repeat, so it would name one layer per pass: label the '
+        'repeat instead (`stage: [...] * 2` names stage.0, stage.1, …)\n'
+        '    INPUT(1, 8, 8) -> [c: CONV(8, k=3, p=1) -> RELU] * 2\n'
+        '                          ^~~~~~~~~~~~~~~~~\n',
+    ),
 }
 
 

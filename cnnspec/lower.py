@@ -1,0 +1,100 @@
+"""IR and Report to a torch.nn.Module, built from the registry's torch equivalents.
+
+The module's structure follows the spec: the network, each block call and each labelled group or repeat
+is a `Scope` whose children are named as the Report names the layers (`layer2.0.conv1`), so that a row of
+the analysis and a module correspond one to one. Shapes and names are read from the Report, never worked
+out again here. torch is imported only by this module (and `torch_modules`).
+"""
+
+from __future__ import annotations
+
+from . import ops
+from .ir import Block, Group, Layer, Merge, Network, Repeat
+from .syntax import Program
+
+TORCH_MISSING = "this needs PyTorch: install cnnspec[torch] (pip install 'cnnspec[torch]')"
+
+
+def require_torch():
+    """torch, or a CnnspecError that says how to get it."""
+    try:
+        import torch
+    except ImportError:
+        from .errors import CnnspecError
+
+        raise CnnspecError(TORCH_MISSING) from None
+    return torch
+
+
+def lower(net: Program | Network, *, device=None, dtype=None, seed: int | None = None, **variables):
+    """A torch.nn.Module equivalent to the spec, on `device` (the meta device allocates no weights)."""
+    from .analyze import analyze
+    from .resolve import resolve
+
+    torch = require_torch()
+    if isinstance(net, Program):
+        net = resolve(net, variables)
+    report = analyze(net)
+    if seed is not None:
+        torch.manual_seed(seed)
+    with torch.device(device if device is not None else "cpu"):
+        module = _Builder(report).network(net)
+    if dtype is not None:
+        module = module.to(dtype)
+    return module
+
+
+class _Builder:
+    """Walks the IR in the order the analysis did, taking each layer's and scope's report in turn."""
+
+    def __init__(self, report):
+        self.layers = iter(report.layers)
+        self.scopes = iter(report.scopes)
+
+    def network(self, net: Network):
+        from .torch_modules import Scope
+
+        root = Scope()
+        self.walk(net.body, root, 0)
+        return root
+
+    def walk(self, nodes, scope, value: int) -> int:
+        """Add the nodes' modules to `scope` after its step `value`; the step that ends them."""
+        from .torch_modules import Scope
+
+        for node in nodes:
+            if isinstance(node, Layer):
+                report = next(self.layers)
+                value = scope.add_step(_name(report.path), self.module(node, report), (value,))
+            elif isinstance(node, Repeat):
+                scope_report = next(self.scopes)
+                if node.label:  # a named repeat is a module holding its passes, numbered as one sequence
+                    inner = Scope()
+                    end = 0
+                    for _ in range(node.count):
+                        end = self.walk(node.body, inner, end)
+                    value = scope.add_step(_name(scope_report.path), inner, (value,))
+                else:
+                    for _ in range(node.count):
+                        value = self.walk(node.body, scope, value)
+            elif isinstance(node, (Block, Group)):
+                scope_report = next(self.scopes)
+                inner = Scope()
+                self.walk(node.body, inner, 0)
+                value = scope.add_step(_name(scope_report.path), inner, (value,))
+            elif isinstance(node, Merge):
+                ends = tuple(self.walk(branch, scope, value) for branch in node.branches)
+                report = next(self.layers)
+                value = scope.add_step(_name(report.path), self.module(node, report), ends)
+            else:
+                raise AssertionError(f"unknown IR node {node!r}")
+        return value
+
+    @staticmethod
+    def module(node, report):
+        op = ops.get(node.op)
+        return op.module(ops.fill_defaults(op, node), report.input_shape, report.output_shape)
+
+
+def _name(path: str) -> str:
+    return path.rsplit(".", 1)[-1]

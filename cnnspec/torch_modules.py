@@ -1,0 +1,131 @@
+"""The few module classes PyTorch lacks, for lowered networks: joins of branches, resize, split, and the
+container that runs a scope's layers in the order the spec gives. Imported only when torch is wanted."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class Scope(nn.Module):
+    """A block, a labelled group or the network: named children run by a fixed plan.
+
+    `plan` lists, for each child in execution order, the values it takes: 0 is the scope's input, k the
+    output of the k-th step. Most steps take the previous value; a join takes the ends of its branches.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.plan: list[tuple[str, tuple[int, ...]]] = []
+
+    def add_step(self, name: str, module: nn.Module, inputs: tuple[int, ...]) -> int:
+        self.add_module(name, module)
+        self.plan.append((name, inputs))
+        return len(self.plan)
+
+    def forward(self, x):
+        values = [x]
+        for name, inputs in self.plan:
+            values.append(self._modules[name](*(values[i] for i in inputs)))
+        return values[-1]
+
+    def extra_repr(self) -> str:
+        joins = [f"{name} <- {', '.join(str(i) for i in inputs)}" for name, inputs in self.plan if len(inputs) > 1]
+        return "; ".join(joins)
+
+
+class Add(nn.Module):
+    """The sum of its inputs (a residual connection)."""
+
+    def forward(self, *inputs):
+        result = inputs[0]
+        for x in inputs[1:]:
+            result = result + x
+        return result
+
+
+class Concat(nn.Module):
+    """Its inputs concatenated on the channels."""
+
+    def forward(self, *inputs):
+        return torch.cat(inputs, dim=1)
+
+
+class Mul(nn.Module):
+    """The element-wise product of its inputs, broadcast (a gate)."""
+
+    def forward(self, *inputs):
+        result = inputs[0]
+        for x in inputs[1:]:
+            result = result * x
+        return result
+
+
+class FlattenLinear(nn.Linear):
+    """nn.Linear that flattens a spatial input first (cnnspec's FC on a feature map)."""
+
+    def forward(self, x):
+        return super().forward(x.flatten(1))
+
+
+class Resize(nn.Module):
+    def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None):
+        super().__init__()
+        self.size, self.scale_factor, self.mode, self.align_corners = size, scale_factor, mode, align_corners
+
+    def forward(self, x):
+        return F.interpolate(x, size=self.size, scale_factor=self.scale_factor, mode=self.mode,
+                             align_corners=self.align_corners)
+
+    def extra_repr(self) -> str:
+        what = f"size={self.size}" if self.size is not None else f"scale_factor={self.scale_factor}"
+        return f"{what}, mode={self.mode!r}"
+
+
+class Split(nn.Module):
+    """One piece of `torch.chunk(x, parts, dim=1)`."""
+
+    def __init__(self, parts: int, index: int):
+        super().__init__()
+        self.parts, self.index = parts, index
+
+    def forward(self, x):
+        return x.chunk(self.parts, dim=1)[self.index]
+
+    def extra_repr(self) -> str:
+        return f"parts={self.parts}, index={self.index}"
+
+
+class StochasticDepth(nn.Module):
+    """Drops the whole input, per sample ("row") or per batch, with probability p in training (as
+    torchvision.ops.StochasticDepth); the identity at inference."""
+
+    def __init__(self, p: float, mode: str = "row"):
+        super().__init__()
+        self.p, self.mode = p, mode
+
+    def forward(self, x):
+        if not self.training or self.p == 0.0:
+            return x
+        shape = [x.shape[0]] + [1] * (x.dim() - 1) if self.mode == "row" else [1] * x.dim()
+        keep = torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(1.0 - self.p)
+        return x * keep / (1.0 - self.p) if self.p < 1.0 else x * keep
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}, mode={self.mode}"
+
+
+class ChannelShuffle(nn.Module):
+    """ShuffleNet's channel shuffle, written with view and transpose so that it runs on every device."""
+
+    def __init__(self, groups: int):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, x):
+        n, c, *spatial = x.shape
+        return x.view(n, self.groups, c // self.groups, *spatial).transpose(1, 2).reshape(n, c, *spatial)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"
