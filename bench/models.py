@@ -1,10 +1,13 @@
 """Hand-written PyTorch models for the benchmarks, as a user would build them.
 
-torchvision is not available, so its definitions are transcribed here. Every
+torchvision is not available, so its definitions are transcribed: VGG here,
+the modern networks (ResNet, MobileNetV2, ...) in the test suite's reference
+modules ``tests/reference_modern_a.py`` and ``tests/reference_modern_b.py``,
+which the builders below import rather than keeping a second copy. Every
 model is an entry of ``MODELS`` (name -> ``Model``: the builder, the input
-size torchinfo is given, and the cnnspec spec describing the same network).
-To add a model, write a builder returning an ``nn.Module`` and add one line to
-``MODELS``.
+size torchinfo is given, the cnnspec spec describing the same network and
+torchvision's parameter count). To add a model, write a builder returning an
+``nn.Module`` and add one line to ``MODELS``.
 
 torch is imported inside the builders only, so that the benchmark driver can
 read ``MODELS`` (spec paths, input sizes) without importing torch itself.
@@ -12,8 +15,13 @@ read ``MODELS`` (spec paths, input sizes) without importing torch itself.
 
 from __future__ import annotations
 
+import importlib
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import NamedTuple
+
+TESTS = Path(__file__).resolve().parents[1] / "tests"
 
 # ---------------------------------------------------------------------------- VGG (torchvision)
 
@@ -95,6 +103,33 @@ def vgg16():
     return _vgg_class()(make_vgg_layers(VGG_CFGS["D"]))
 
 
+# ------------------------------------------------- modern networks (tests/reference_modern_*.py)
+
+
+def _reference(module: str, registry: str, name: str):
+    """``registry[name]()`` of the test suite's hand-written, torchvision-equivalent reference module
+    ``tests/<module>.py`` (it imports torch at its top, so it is imported here, inside a builder)."""
+    if str(TESTS) not in sys.path:
+        sys.path.insert(0, str(TESTS))
+    model, shape = getattr(importlib.import_module(module), registry)[name]()
+    assert (1, *shape) == MODELS[name].input_size, f"{name}: input {shape} differs from MODELS"
+    return model
+
+
+def resnet152():
+    """torchvision.models.resnet152(weights=None): 60,192,808 parameters, randomly initialised as
+    torchvision does. The module is ``MODERN_A["resnet152"]`` of tests/reference_modern_a.py (ResNet v1.5,
+    Bottleneck stages of 3, 8, 36, 3 blocks, transcribed from torchvision/models/resnet.py)."""
+    return _reference("reference_modern_a", "MODERN_A", "resnet152")
+
+
+def mobilenet_v2():
+    """torchvision.models.mobilenet_v2(weights=None): 3,504,872 parameters. The module is
+    ``MODERN_B["mobilenet_v2"]`` of tests/reference_modern_b.py (transcribed from
+    torchvision/models/mobilenetv2.py)."""
+    return _reference("reference_modern_b", "MODERN_B", "mobilenet_v2")
+
+
 # ------------------------------------------------------------------------------------- registry
 
 
@@ -102,14 +137,19 @@ class Model(NamedTuple):
     build: Callable[[], object]  # () -> nn.Module on the default device (CPU), weights allocated
     input_size: tuple[int, ...]  # what torchinfo.summary is given, batch dimension included
     spec: str  # the cnnspec spec of the same network, relative to the repository root
+    params: int  # torchvision's parameter count of the network (what both tools must report)
+    title: str  # the network's name as written in the report
 
 
 MODELS: dict[str, Model] = {
-    "vgg16": Model(vgg16, (1, 3, 224, 224), "specs/vgg16.cnn"),
+    "vgg16": Model(vgg16, (1, 3, 224, 224), "specs/vgg16.cnn", 138_357_544, "VGG16"),
+    "resnet152": Model(resnet152, (1, 3, 224, 224), "specs/resnet152.cnn", 60_192_808, "ResNet-152"),
+    "mobilenet_v2": Model(mobilenet_v2, (1, 3, 224, 224), "specs/mobilenet_v2.cnn", 3_504_872, "MobileNetV2"),
 }
 
 
 if __name__ == "__main__":  # python bench/models.py: parameter count of every model
     for name, entry in MODELS.items():
         model = entry.build()
-        print(f"{name}: {sum(p.numel() for p in model.parameters()):,} params")
+        n = sum(p.numel() for p in model.parameters())
+        print(f"{name}: {n:,} params ({'as torchvision' if n == entry.params else f'torchvision: {entry.params:,}'})")
