@@ -159,7 +159,7 @@ def test_table_golden(capsys):
 
     report = cnnspec.analyze(cnnspec.load("specs/template.cnn" if Path("specs").exists() else
                                           ROOT / "specs" / "template.cnn"))
-    console = Console(width=110, record=True, file=open("/dev/null", "w"), color_system=None)
+    console = Console(width=200, record=True, file=open("/dev/null", "w"), color_system=None)
     from cnnspec import render
 
     console.print(render.table(report))
@@ -303,3 +303,18 @@ def test_ceil_mode_window_larger_than_input(size, kernel, stride):
                                               ceil_mode=True).shape[-1]
     report = cnnspec.analyze(cnnspec.parse(f"INPUT(1, {size}) -> MAXPOOL({kernel}, s={stride}, ceil=true)"))
     assert report.output_shape == (1, expected)
+
+
+def test_terminal_table_colours_scope_rows():
+    import io
+
+    from rich.console import Console
+
+    from cnnspec import render
+
+    report = cnnspec.analyze(cnnspec.load(ROOT / "specs" / "template.cnn"))
+    out = io.StringIO()
+    Console(file=out, width=200, force_terminal=True, color_system="standard").print(render.table(report))
+    scope_line = next(line for line in out.getvalue().splitlines() if "[[CONV -> RELU] * N -> POOL] * M" in line)
+    assert scope_line.startswith("\x1b[36m")  # cyan
+    assert "\x1b[36m" not in next(line for line in out.getvalue().splitlines() if "FLATTEN" in line)
