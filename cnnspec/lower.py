@@ -31,10 +31,14 @@ def lower(net: Program | Network, *, device=None, dtype=None, seed: int | None =
     from .analyze import analyze
     from .resolve import resolve
 
-    torch = require_torch()
     if isinstance(net, Program):
         net = resolve(net, variables)
-    report = analyze(net)
+    return lower_analyzed(net, analyze(net), device=device, dtype=dtype, seed=seed)
+
+
+def lower_analyzed(net: Network, report, *, device=None, dtype=None, seed: int | None = None):
+    """`lower` for a network already analyzed (its Report gives every shape and name)."""
+    torch = require_torch()
     if seed is not None:
         torch.manual_seed(seed)
     with torch.device(device if device is not None else "cpu"):

@@ -48,7 +48,7 @@ def verify(net: Program | Network, *, device: str = "meta", batch: int = 1, seed
            **variables) -> Verification:
     """Lower `net`, run a batch of `batch` random (or, on meta, empty) inputs, and compare layer by layer."""
     from .analyze import analyze
-    from .lower import lower, require_torch
+    from .lower import lower_analyzed, require_torch
     from .resolve import resolve
 
     torch = require_torch()
@@ -57,30 +57,34 @@ def verify(net: Program | Network, *, device: str = "meta", batch: int = 1, seed
     if isinstance(net, Program):
         net = resolve(net, variables)
     report = analyze(net)
-    module = lower(net, device=device, seed=seed).eval()
-    measured: dict[str, tuple] = {}
+    module = lower_analyzed(net, report, device=device, seed=seed).eval()
+    shapes: dict[str, tuple] = {}
 
     def hook(path):
         def record(layer_module, inputs, output):
-            with FlopCounterMode(display=False) as counter:
-                layer_module.forward(*inputs)  # this layer alone, for its own count
-            measured[path] = (tuple(output.shape[1:]), _numel(layer_module.parameters()),
-                              _numel(layer_module.buffers()), counter.get_total_flops() // (2 * batch))
+            shapes[path] = tuple(output.shape[1:])
         return record
 
     handles = [module.get_submodule(layer.path).register_forward_hook(hook(layer.path)) for layer in report.layers]
     try:
-        with torch.no_grad():
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
             x = (torch.empty if device == "meta" else torch.randn)((batch, *report.input_shape), device=device)
             output = module(x)
     finally:
         for handle in handles:
             handle.remove()
-    checks = tuple(
-        LayerCheck(layer.index, layer.path, layer.text,
-                   (layer.output_shape, layer.params, layer.buffers, layer.macs),
-                   measured.get(layer.path, (None, None, None, None)))
-        for layer in report.layers)
+    # FlopCounterMode counts per module, named by the root's class and the module's path; each layer's
+    # module runs once, so its count is its own.
+    flops = {name: sum(by_op.values()) for name, by_op in counter.get_flop_counts().items()}
+    root = type(module).__name__
+    checks = []
+    for layer in report.layers:
+        layer_module = module.get_submodule(layer.path)
+        measured = (shapes.get(layer.path), _numel(layer_module.parameters()), _numel(layer_module.buffers()),
+                    flops.get(f"{root}.{layer.path}", 0) // (2 * batch))
+        checks.append(LayerCheck(layer.index, layer.path, layer.text,
+                                 (layer.output_shape, layer.params, layer.buffers, layer.macs), measured))
+    checks = tuple(checks)
     finite = None if device == "meta" else bool(torch.isfinite(output).all())
     return Verification(report.path, device, batch, checks, tuple(output.shape[1:]), report.output_shape, finite)
 
