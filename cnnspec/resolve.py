@@ -8,6 +8,7 @@ it (a block body sees those before the block), and `--set` values override from 
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,6 +23,12 @@ from .words import join_words, value_text
 REPEAT_LIMIT = 10_000
 LAYER_LIMIT = 100_000
 NUMBER_DIGITS = 18  # whole numbers, written or computed, stay below 10^18
+
+# Functions of expressions: the callable and how many arguments (at least, at most; None: any number).
+FUNCTIONS = {
+    "min": (min, (2, None)), "max": (max, (2, None)), "round": (round, (1, 1)),
+    "floor": (math.floor, (1, 1)), "ceil": (math.ceil, (1, 1)), "abs": (abs, (1, 1)),
+}
 
 
 class Word(str):
@@ -578,6 +585,8 @@ class _Resolver:
         if kind == "not_":
             value = self.truth(node.children[0], scope)
             return MISSING if value is MISSING else not value
+        if kind == "function":
+            return self.function(node, scope)
         if kind == "ifelse":
             then, condition, otherwise = node.children
             test = self.truth(condition, scope)
@@ -585,6 +594,38 @@ class _Resolver:
                 return MISSING
             return self.eval(then if test else otherwise, scope, words=words)
         raise AssertionError(f"unknown expression {kind}")
+
+    def function(self, node, scope: _Scope):
+        """min, max, round, floor, ceil, abs: what sizing rules in papers and torchvision use."""
+        name_token, *arg_nodes = node.children
+        name = str(name_token).lower()
+        arg_nodes = [a for a in arg_nodes if a is not None]
+        span = span_of(name_token, scope.source)
+        if name not in FUNCTIONS:
+            hint = suggest(name, FUNCTIONS) or f"; the functions are {join_words([f'`{f}`' for f in FUNCTIONS])}"
+            self.error(f"unknown function `{name_token}`{hint}", span)
+            return MISSING
+        minimum, maximum = FUNCTIONS[name][1]
+        if not minimum <= len(arg_nodes) <= (maximum or len(arg_nodes)):
+            wanted = f"{minimum}" if minimum == maximum else f"at least {minimum}"
+            self.error(f"`{name}` takes {wanted} argument{'s' if (maximum or 2) > 1 else ''}, not {len(arg_nodes)}",
+                       span_of(node, scope.source))
+            return MISSING
+        values = [self.number(a, scope) for a in arg_nodes]
+        if MISSING in values:
+            return MISSING
+        if name in ("round", "floor", "ceil") and not math.isfinite(values[0]):
+            self.error(f"`{name}` needs a finite number, not {values[0]}", span_of(node, scope.source))
+            return MISSING
+        return self.bounded(FUNCTIONS[name][0](*values), node, scope)
+
+    def bounded(self, value, node, scope: _Scope):
+        """A computed whole number, or MISSING (and a message) when it has more digits than a spec allows."""
+        if isinstance(value, int) and abs(value) >= 10 ** NUMBER_DIGITS:
+            self.error(f"this value has {len(str(abs(value))):,} digits, more than the {NUMBER_DIGITS} a spec "
+                       "allows", span_of(node, scope.source))
+            return MISSING
+        return value
 
     def undefined(self, name: str, span: Span, scope: _Scope | None = None) -> None:
         scope = scope or self.scope
@@ -614,12 +655,7 @@ class _Resolver:
         return value
 
     def binop(self, node, scope: _Scope):
-        value = self.arithmetic(node, scope)
-        if isinstance(value, int) and abs(value) >= 10 ** NUMBER_DIGITS:
-            self.error(f"this value has {len(str(abs(value))):,} digits, more than the {NUMBER_DIGITS} a spec "
-                       "allows", span_of(node, scope.source))
-            return MISSING
-        return value
+        return self.bounded(self.arithmetic(node, scope), node, scope)
 
     def arithmetic(self, node, scope: _Scope):
         left_node, op_token, right_node = node.children

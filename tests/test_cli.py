@@ -318,3 +318,12 @@ def test_terminal_table_colours_scope_rows():
     scope_line = next(line for line in out.getvalue().splitlines() if "[[CONV -> RELU] * N -> POOL] * M" in line)
     assert scope_line.startswith("\x1b[36m")  # cyan
     assert "\x1b[36m" not in next(line for line in out.getvalue().splitlines() if "FLATTEN" in line)
+
+
+def test_functions_in_expressions():
+    # Python's own rules: round() rounds half to even (as torchvision's int(round(inp * t)) does).
+    report = cnnspec.analyze(cnnspec.parse(
+        "block se(c) { MUL { [] | GAP -> CONV(max(8, c // 4), k=1) -> RELU -> CONV(c, k=1) -> SIGMOID } }\n"
+        "INPUT(16, 4, 4) -> se(16) -> CONV(round(2.5) + round(3.5) + ceil(7 / 2.0) + floor(1.9) + abs(-2)"
+        " + min(3, 1, 2), k=1)"))
+    assert [l.output_shape[0] for l in report.layers if l.op == "conv"] == [8, 16, 2 + 4 + 4 + 1 + 2 + 1]

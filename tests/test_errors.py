@@ -616,6 +616,18 @@ SPEC_ERRORS = {
         '    INPUT(1, 8, 8) -> [c: CONV(8, k=3, p=1) -> RELU] * 2\n'
         '                          ^~~~~~~~~~~~~~~~~\n',
     ),
+    'unknown_function': (
+        'INPUT(3, 8, 8) -> CONV(mx(8, 2), k=1)',
+        'spec.cnn:1:24: error: unknown function `mx`; did you mean `max`?\n'
+        '    INPUT(3, 8, 8) -> CONV(mx(8, 2), k=1)\n'
+        '                           ^~\n',
+    ),
+    'function_arguments': (
+        'INPUT(3, 8, 8) -> CONV(max(8), k=1)',
+        'spec.cnn:1:24: error: `max` takes at least 2 arguments, not 1\n'
+        '    INPUT(3, 8, 8) -> CONV(max(8), k=1)\n'
+        '                           ^~~~~~\n',
+    ),
 }
 
 

@@ -1,0 +1,1183 @@
+"""PyTorch to cnnspec: `from_torch(module, input_shape)` writes the `.cnn` text of an nn.Module.
+
+The module is traced with torch.fx (so an ordinary `forward` with residual additions, `torch.cat`,
+`torch.chunk` and flattening views works, not only nn.Sequential), its shapes are propagated on the
+meta device (no weights are touched, no arithmetic is done), and the traced graph is turned back into a
+chain: every supported module or function becomes its layer, a value used by several later nodes starts
+branches that end where they join (`ADD { … | … }`, `CONCAT`, `MUL`), and consecutive identical
+stretches are folded into `[…] * N`.
+
+`load_class("model.py:Net")` imports a Python file (which runs its code) and instantiates the class with
+no arguments; `import_file(spec, input_shape)` does both. Every failure a user can cause, from a missing
+file to an unsupported layer or an input that does not fit, is a one-line CnnspecError.
+
+torch is imported inside the functions only: `import cnnspec` never imports it.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+import math
+import operator
+import os
+import re
+import sys
+import traceback
+from dataclasses import dataclass, field
+
+from .errors import CnnspecError, suggest
+from .words import shape_text, value_text
+
+WIDTH = 100  # the emitted text is wrapped to this many columns where it can be
+BATCH = 1  # the batch of the traced input; shapes in messages are written without it
+
+
+# ------------------------------------------------------------------------------------ public API
+
+
+def from_torch(module, input_shape) -> str:
+    """The `.cnn` text of `module` for one sample of `input_shape` (channels first, no batch axis)."""
+    shape = _input_shape(input_shape, None)
+    return _Importer(module, shape, type(module).__name__, None).run()
+
+
+def import_file(spec: str, input_shape) -> str:
+    """`load_class(spec)` then `from_torch`, errors reported against the Python file."""
+    path, name = _split_spec(spec)
+    shape = _input_shape(input_shape, "--input")
+    module = load_class(spec)
+    label = name or type(module).__name__
+    return _Importer(module, shape, label, path).run()
+
+
+def parse_input_shape(text: str) -> tuple[int, ...]:
+    """`1,28,28` (or `1x28x28`, `(1, 28, 28)`) as a shape; a CnnspecError (path `--input`) otherwise."""
+    cleaned = text.strip().strip("()[]").strip()
+    parts = [p.strip() for p in re.split(r"[,x×\s]+", cleaned) if p.strip()] if cleaned else []
+    if not parts or not all(re.fullmatch(r"\d+", p) for p in parts):
+        raise CnnspecError(f"expected the input shape as whole numbers separated by commas, e.g. 1,28,28, "
+                           f"not {text!r}", path="--input")
+    return _input_shape(tuple(int(p) for p in parts), "--input")
+
+
+def load_class(spec: str):
+    """Import `path/to/model.py` and instantiate its class `ClassName` (`"model.py:ClassName"`) with no
+    arguments. Without `:ClassName` the file must define exactly one torch.nn.Module subclass. A name bound
+    to a module instance (`net = nn.Sequential(...)`) is taken as it is.
+
+    Importing the file runs its code.
+    """
+    from .lower import require_torch
+
+    torch = require_torch()
+    path, name = _split_spec(spec)
+    if not os.path.exists(path):
+        raise CnnspecError("no such file", path=path)
+    if os.path.isdir(path):
+        raise CnnspecError("is a directory, not a Python file", path=path)
+    module = _import_path(path)
+    nn_module = torch.nn.Module
+    if name is None:
+        classes = [obj for obj in vars(module).values()
+                   if isinstance(obj, type) and issubclass(obj, nn_module) and obj.__module__ == module.__name__]
+        if not classes:
+            raise CnnspecError("defines no torch.nn.Module class; name the model as FILE:NAME", path=path)
+        if len(classes) > 1:
+            names = ", ".join(c.__name__ for c in classes)
+            raise CnnspecError(f"defines several torch.nn.Module classes ({names}); name one as FILE:CLASS",
+                               path=path)
+        target, name = classes[0], classes[0].__name__
+    else:
+        if not hasattr(module, name):
+            candidates = [k for k, v in vars(module).items()
+                          if (isinstance(v, type) and issubclass(v, nn_module)) or isinstance(v, nn_module)]
+            raise CnnspecError(f"defines no class `{name}`{suggest(name, candidates)}", path=path)
+        target = getattr(module, name)
+    if isinstance(target, nn_module):
+        return target
+    if not (isinstance(target, type) and issubclass(target, nn_module)):
+        what = "a class" if isinstance(target, type) else f"a {type(target).__name__}"
+        raise CnnspecError(f"`{name}` is {what}, not a torch.nn.Module class", path=path)
+    try:
+        inspect.signature(target).bind()
+    except TypeError:
+        missing = [p.name for p in inspect.signature(target).parameters.values()
+                   if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        raise CnnspecError(f"`{name}` needs constructor arguments ({', '.join(missing)}); cnnspec import "
+                           f"builds it with none", path=path) from None
+    except ValueError:  # no signature to inspect (a builtin): try the call
+        pass
+    try:
+        return target()
+    except Exception as exc:
+        raise CnnspecError(f"`{name}()` raised {_exception_text(exc, path)}", path=path) from None
+
+
+# ------------------------------------------------------------------------------- files and specs
+
+
+def _split_spec(spec: str) -> tuple[str, str | None]:
+    """`model.py:Net` → (`model.py`, `Net`); `model.py` → (`model.py`, None)."""
+    spec = os.fspath(spec)
+    head, sep, tail = spec.rpartition(":")
+    if sep and head and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", tail):
+        return head, tail
+    return spec, None
+
+
+def _import_path(path: str):
+    """Import a Python file as a fresh module (runs its code); its folder is importable meanwhile."""
+    absolute = os.path.abspath(path)
+    stem = re.sub(r"\W", "_", os.path.splitext(os.path.basename(absolute))[0]) or "model"
+    name = f"cnnspec_import_{stem}_{abs(hash(absolute)) & 0xFFFFFFFF:x}"
+    try:
+        spec = importlib.util.spec_from_file_location(name, absolute)
+    except Exception as exc:  # pragma: no cover - odd paths
+        raise CnnspecError(f"cannot be imported: {exc}", path=path) from None
+    if spec is None or spec.loader is None:
+        raise CnnspecError("cannot be imported as Python (is it a .py file?)", path=path)
+    module = importlib.util.module_from_spec(spec)
+    folder = os.path.dirname(absolute)
+    sys.path.insert(0, folder)
+    sys.modules[name] = module  # dataclasses, pickling and typing look a module up by its name
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        sys.modules.pop(name, None)
+        raise CnnspecError(f"is not valid Python: {exc.msg} (line {exc.lineno})", path=path) from None
+    except (Exception, SystemExit) as exc:
+        sys.modules.pop(name, None)
+        raise CnnspecError(f"importing it raised {_exception_text(exc, path)}", path=path) from None
+    finally:
+        try:
+            sys.path.remove(folder)
+        except ValueError:  # pragma: no cover - the user's code removed it
+            pass
+    return module
+
+
+def _exception_text(exc: BaseException, path: str | None = None) -> str:
+    """`ValueError: boom (line 12)`: the exception's first line, and where in the user's file it was raised."""
+    message = _first_line(str(exc))
+    text = type(exc).__name__ + (f": {message}" if message else "")
+    where = _user_line(exc, path)
+    return f"{text} ({where})" if where else text
+
+
+def _source_file(cls) -> str | None:
+    try:
+        return inspect.getsourcefile(cls)
+    except TypeError:
+        return None
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in str(text).strip().splitlines() if line.strip()]
+    return lines[0] if lines else ""
+
+
+def _user_line(exc: BaseException, path: str | None) -> str:
+    """`line 12` of the user's file (or `model.py, line 12` of another file outside torch and cnnspec)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    here = os.path.dirname(os.path.abspath(__file__))
+    target = os.path.abspath(path) if path else None
+    for frame in reversed(frames):
+        filename = os.path.abspath(frame.filename)
+        if target and filename == target:
+            return f"line {frame.lineno}"
+    for frame in reversed(frames):
+        filename = os.path.abspath(frame.filename)
+        if filename.startswith(here) or f"{os.sep}torch{os.sep}" in filename or filename.startswith("<"):
+            continue
+        if f"{os.sep}importlib{os.sep}" in filename:
+            continue
+        return f"{os.path.basename(filename)}, line {frame.lineno}"
+    return ""
+
+
+def _input_shape(value, path: str | None) -> tuple[int, ...]:
+    if isinstance(value, str):
+        return parse_input_shape(value)
+    try:
+        shape = tuple(value)
+    except TypeError:
+        shape = (value,)
+    if not 1 <= len(shape) <= 4 or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1
+                                            for n in shape):
+        raise CnnspecError(f"the input shape must be 1 to 4 whole numbers of at least 1 (channels, then "
+                           f"0 to 3 spatial sizes; no batch), not {value_text(shape)}", path=path)
+    return shape
+
+
+# ---------------------------------------------------------------------------------- the chain
+
+
+@dataclass
+class _Layer:
+    text: str
+
+
+@dataclass
+class _Merge:
+    name: str  # ADD, CONCAT, MUL
+    branches: list[list]
+
+
+@dataclass
+class _Repeat:
+    body: list
+    count: int
+
+
+def _inline(item) -> str:
+    if isinstance(item, _Layer):
+        return item.text
+    if isinstance(item, _Repeat):
+        if len(item.body) == 1 and isinstance(item.body[0], _Layer):
+            return f"{item.body[0].text} * {item.count}"
+        return f"[{_inline_chain(item.body)}] * {item.count}"
+    return f"{item.name} {{ " + " | ".join(_inline_chain(b) or "[]" for b in item.branches) + " }"
+
+
+def _inline_chain(items) -> str:
+    return " -> ".join(_inline(item) for item in items)
+
+
+def _fold(items: list) -> list:
+    """Consecutive identical stretches as `[…] * N`: at each position the repetition covering the most
+    items (the shortest period among equals), its body folded again; branches are folded inside."""
+    items = [_Merge(it.name, [_fold(b) for b in it.branches]) if isinstance(it, _Merge) else it for it in items]
+    keys = [_inline(it) for it in items]
+    out, i, n = [], 0, len(items)
+    while i < n:
+        best_count, best_period = 1, 1
+        for period in range(1, (n - i) // 2 + 1):
+            if keys[i + period] != keys[i]:
+                continue
+            body = keys[i:i + period]
+            count = 1
+            while keys[i + count * period:i + (count + 1) * period] == body:
+                count += 1
+            if count >= 2 and count * period > best_count * best_period:
+                best_count, best_period = count, period
+        if best_count >= 2:
+            body = items[i:i + best_period]
+            out.append(_Repeat(_fold(body) if best_period > 1 else body, best_count))
+            i += best_count * best_period
+        else:
+            out.append(items[i])
+            i += 1
+    return out
+
+
+def _render_item(item, width: int) -> list[str]:
+    text = _inline(item)
+    if len(text) <= width or isinstance(item, _Layer):
+        return [text]
+    if isinstance(item, _Repeat):
+        return ["["] + ["  " + line for line in _render_chain(item.body, width - 2)] + [f"] * {item.count}"]
+    lines = [f"{item.name} {{"]
+    for j, branch in enumerate(item.branches):
+        body = _render_chain(branch, width - 4) if branch else ["[]"]
+        lines.append(("    " if j == 0 else "  | ") + body[0])
+        lines += ["    " + line for line in body[1:]]
+    return lines + ["}"]
+
+
+def _render_chain(items, width: int) -> list[str]:
+    """A chain as lines: short items packed on a line, a long merge or repeat over several lines."""
+    text = _inline_chain(items)
+    if len(text) <= width:
+        return [text]
+    lines: list[str] = []
+    current = ""
+    for k, item in enumerate(items):
+        arrow = "" if k == 0 else "-> "
+        rendered = _render_item(item, width - 3)
+        if len(rendered) == 1 and current and len(current) + 4 + len(rendered[0]) <= width:
+            current += " -> " + rendered[0]
+            continue
+        if current:
+            lines.append(current)
+        if len(rendered) == 1:
+            current = arrow + rendered[0]
+        else:
+            lines.append(arrow + rendered[0])
+            pad = " " * len(arrow)
+            lines += [pad + line for line in rendered[1:]]
+            current = ""
+    if current:
+        lines.append(current)
+    return lines
+
+
+# ------------------------------------------------------------------------------ layer writing
+
+
+def _same(values):
+    """A per-axis tuple as one int when every axis agrees."""
+    if isinstance(values, (tuple, list)):
+        values = tuple(values)
+        return values[0] if len(set(values)) == 1 else values
+    return values
+
+
+def _per_axis(value, rank: int) -> tuple:
+    if isinstance(value, (tuple, list)):
+        return tuple(value)
+    return (value,) * rank
+
+
+def _call(name: str, positional=None, **keywords) -> str:
+    """`NAME(pos, k=v, …)`; keywords whose value is None are left out."""
+    written = [] if positional is None else [value_text(positional)]
+    written += [f"{k}={value_text(v)}" for k, v in keywords.items() if v is not None]
+    return name + (f"({', '.join(written)})" if written else "")
+
+
+def _number(value):
+    """A float that is a whole number as an int (`scale=2`), other values unchanged."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, tuple):
+        return tuple(_number(v) for v in value)
+    return value
+
+
+def _unless(value, default):
+    return None if value == default else value
+
+
+class _Unsupported(Exception):
+    """A node cnnspec cannot write, with the reason (the caller adds which node and where)."""
+
+
+@dataclass
+class _Node:
+    """A node of the traced graph that carries a tensor, as the chain builder sees it."""
+
+    fx: object
+    items: list = field(default_factory=list)  # the layers it writes (none for a no-op)
+    inputs: list = field(default_factory=list)  # the tensor nodes it reads, in order
+    merge: str | None = None  # ADD / CONCAT / MUL: a join of its inputs
+    chunk: int | None = None  # torch.chunk: the number of pieces (its getitems are the SPLITs)
+
+
+class _Context:
+    """What a layer writer sees: the node, its concrete arguments, input and output shapes (no batch)."""
+
+    def __init__(self, importer, node, args, kwargs):
+        self.importer, self.node, self.args, self.kwargs = importer, node, args, kwargs
+        value = importer.values[node]
+        self.out = tuple(value.shape[1:]) if _is_tensor(value) else None
+        first = next((a for a in _flat_args(node.args, node.kwargs) if _is_tensor(importer.values.get(a))), None)
+        self.full_in = tuple(importer.values[first].shape) if first is not None else None
+        self.inp = self.full_in[1:] if self.full_in else None
+        self.full_out = tuple(value.shape) if _is_tensor(value) else None
+
+    def bind(self, names, defaults=None):
+        """The arguments by name (`input` first), as the function's signature would bind them."""
+        bound = dict(defaults or {})
+        for name, value in zip(names, self.args):
+            bound[name] = value
+        bound.update(self.kwargs)
+        return bound
+
+    def note(self, text: str) -> None:
+        self.importer.notes.append(f"{self.importer.describe_short(self.node)}: {text}")
+
+
+def _is_tensor(value) -> bool:
+    import torch
+
+    return isinstance(value, torch.Tensor)
+
+
+def _flat_args(args, kwargs=None):
+    """Every fx Node among (nested) arguments, in order."""
+    from torch.fx import Node
+
+    found = []
+
+    def visit(value):
+        if isinstance(value, Node):
+            found.append(value)
+        elif isinstance(value, (list, tuple)):
+            for v in value:
+                visit(v)
+        elif isinstance(value, dict):
+            for v in value.values():
+                visit(v)
+            return
+
+    visit(args)
+    if kwargs:
+        visit(kwargs)
+    return found
+
+
+# --- module writers: (module, context) -> list of layer texts
+
+
+def _conv(m, ctx):
+    if m.padding_mode != "zeros":
+        ctx.note(f"padding_mode={m.padding_mode!r}; cnnspec pads with zeros (shapes and counts are the same)")
+    padding = m.padding
+    if isinstance(padding, str):
+        padding = "same" if padding == "same" else 0
+    else:
+        padding = _same(padding)
+    return [_call("CONV", m.out_channels, k=_same(m.kernel_size), s=_unless(_same(m.stride), 1),
+                  p=_unless(padding, 0), d=_unless(_same(m.dilation), 1), g=_unless(m.groups, 1),
+                  bias=False if m.bias is None else None)]
+
+
+def _batchnorm(m, ctx):
+    if not m.affine:
+        raise _Unsupported("it has affine=False (no weight and bias), but cnnspec's BN always learns them")
+    if not m.track_running_stats:
+        raise _Unsupported("it has track_running_stats=False (no running statistics), but cnnspec's BN keeps them")
+    if m.momentum is None:
+        raise _Unsupported("its momentum is None (a cumulative average), which cnnspec's BN cannot write")
+    return [_call("BN", eps=_unless(m.eps, 1e-5), momentum=_unless(m.momentum, 0.1))]
+
+
+def _linear(m, ctx, flattens=False):
+    if not flattens and len(ctx.inp) != 1:
+        raise _Unsupported(f"its input {shape_text(ctx.inp)} is not flat: torch's Linear acts on the last axis "
+                           f"only while cnnspec's FC flattens first; flatten before it (torch.flatten(x, 1))")
+    return [_call("FC", m.out_features, bias=False if m.bias is None else None)]
+
+
+def _pool_text(name, ctx, kernel, stride, padding, dilation=1, ceil=False):
+    rank = len(ctx.inp) - 1
+    kernel = _same(_per_axis(kernel, rank))
+    stride = kernel if stride is None or stride == [] or stride == () else _same(_per_axis(stride, rank))
+    return _call(name, kernel, s=_unless(stride, kernel), p=_unless(_same(_per_axis(padding, rank)), 0),
+                 d=_unless(_same(_per_axis(dilation, rank)), 1) if name == "MAXPOOL" else None,
+                 ceil=True if ceil else None)
+
+
+def _maxpool(m, ctx):
+    if m.return_indices:
+        raise _Unsupported("it returns indices, which cnnspec's MAXPOOL does not")
+    return [_pool_text("MAXPOOL", ctx, m.kernel_size, m.stride, m.padding, m.dilation, m.ceil_mode)]
+
+
+def _avgpool(m, ctx):
+    if not getattr(m, "count_include_pad", True) or getattr(m, "divisor_override", None):
+        ctx.note("count_include_pad=False or divisor_override changes what is averaged; cnnspec's AVGPOOL does "
+                 "not say so (shapes and counts are the same)")
+    return [_pool_text("AVGPOOL", ctx, m.kernel_size, m.stride, m.padding, 1, m.ceil_mode)]
+
+
+def _adaptive(kind):
+    def write(m, ctx):
+        if getattr(m, "return_indices", False):
+            raise _Unsupported("it returns indices, which cnnspec's pools do not")
+        spatial = ctx.out[1:]
+        if all(n == 1 for n in spatial):
+            return ["GAP" if kind == "avg" else "GMP"]
+        return [_call("ADAPTIVEAVGPOOL" if kind == "avg" else "ADAPTIVEMAXPOOL", _same(spatial))]
+    return write
+
+
+def _plain(name):
+    return lambda m, ctx: [name]
+
+
+def _leaky(m, ctx):
+    return [_call("LEAKYRELU", _unless(m.negative_slope, 0.01))]
+
+
+def _gelu(m, ctx):
+    if getattr(m, "approximate", "none") != "none":
+        ctx.note(f"approximate={m.approximate!r}; cnnspec writes GELU (shapes and counts are the same)")
+    return ["GELU"]
+
+
+def _softmax_dim(dim, ctx):
+    rank = len(ctx.full_in)
+    if dim is None:
+        dim = 0 if rank in (0, 1, 3) else 1  # torch's legacy implicit choice
+    if dim % rank != 1:
+        raise _Unsupported(f"it works on axis {dim} of the {rank}-axis input; cnnspec's SOFTMAX works on the "
+                           f"channels (dim=1)")
+    return ["SOFTMAX"]
+
+
+def _softmax(m, ctx):
+    return _softmax_dim(m.dim, ctx)
+
+
+def _dropout(m, ctx):
+    return [_call("DROPOUT", _unless(float(m.p), 0.5))]
+
+
+def _flatten_module(m, ctx):
+    return _reshape(ctx)
+
+
+def _lrn(m, ctx):
+    return [_call("LRN", m.size, alpha=_unless(m.alpha, 1e-4), beta=_unless(m.beta, 0.75), k=_unless(m.k, 1.0))]
+
+
+def _shuffle(m, ctx):
+    return [_call("CHANNELSHUFFLE", m.groups)]
+
+
+def _resize_text(size, scale, mode, align_corners):
+    if mode not in ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area"):
+        raise _Unsupported(f"its mode {mode!r} is not one cnnspec's RESIZE knows")
+    return [_call("RESIZE", scale=None if scale is None else _number(_same(scale)),
+                  size=None if size is None else _same(size), mode=_unless(mode, "nearest"),
+                  align_corners=align_corners)]
+
+
+def _upsample(m, ctx):
+    return _resize_text(m.size, m.scale_factor, m.mode, m.align_corners)
+
+
+def _stochastic_depth(m, ctx):
+    return [_call("STOCHASTICDEPTH", _unless(float(m.p), 0.0), mode=_unless(m.mode, "row"))]
+
+
+def _split_module(m, ctx):
+    return [_call("SPLIT", m.parts, i=m.index)]
+
+
+def _reshape(ctx):
+    """A view, reshape, flatten or squeeze: nothing when it keeps the shape, FLATTEN when it flattens every
+    axis but the batch, refused otherwise."""
+    before, after = ctx.full_in, ctx.full_out
+    if before == after:
+        return []
+    if len(after) == 2 and after[0] == before[0] and len(before) > 2:
+        return ["FLATTEN"]
+    raise _Unsupported(f"it reshapes {shape_text(before[1:])} to {shape_text(after[1:])} (batch "
+                       f"{before[0]} to {after[0]}), which is not a flatten that keeps the batch axis; "
+                       f"cnnspec writes only that (torch.flatten(x, 1))")
+
+
+_MODULE_WRITERS = None
+_MODULE_MERGES = None
+
+
+def _module_writers():
+    """{module class: writer}; the classes are matched along the module's MRO when it keeps their forward."""
+    global _MODULE_WRITERS, _MODULE_MERGES
+    if _MODULE_WRITERS is None:
+        from torch import nn
+
+        from . import torch_modules as tm
+
+        writers = {}
+        for cls in (nn.Conv1d, nn.Conv2d, nn.Conv3d):
+            writers[cls] = _conv
+        for cls in (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d):
+            writers[cls] = _batchnorm
+        writers[nn.Linear] = _linear
+        writers[tm.FlattenLinear] = lambda m, ctx: _linear(m, ctx, flattens=True)
+        for cls in (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d):
+            writers[cls] = _maxpool
+        for cls in (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d):
+            writers[cls] = _avgpool
+        for cls in (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d):
+            writers[cls] = _adaptive("avg")
+        for cls in (nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d):
+            writers[cls] = _adaptive("max")
+        for cls, name in ((nn.ReLU, "RELU"), (nn.Sigmoid, "SIGMOID"), (nn.Tanh, "TANH"), (nn.ReLU6, "RELU6"),
+                          (nn.Hardswish, "HARDSWISH"), (nn.Hardsigmoid, "HARDSIGMOID"), (nn.SiLU, "SILU"),
+                          (nn.Identity, "IDENTITY")):
+            writers[cls] = _plain(name)
+        writers[nn.LeakyReLU] = _leaky
+        writers[nn.GELU] = _gelu
+        writers[nn.Softmax] = _softmax
+        for cls in (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout):
+            writers[cls] = _dropout
+        writers[nn.Flatten] = _flatten_module
+        writers[nn.LocalResponseNorm] = _lrn
+        writers[nn.ChannelShuffle] = _shuffle
+        writers[tm.ChannelShuffle] = _shuffle
+        writers[nn.Upsample] = _upsample
+        writers[tm.Resize] = _upsample
+        writers[tm.StochasticDepth] = _stochastic_depth
+        writers[tm.Split] = _split_module
+        _MODULE_MERGES = {tm.Add: "ADD", tm.Concat: "CONCAT", tm.Mul: "MUL"}
+        _MODULE_WRITERS = writers
+    return _MODULE_WRITERS, _MODULE_MERGES
+
+
+def _module_kind(module):
+    """(writer or merge name, the class it was found under), or (None, None) for a module to trace through
+    or to refuse. A subclass counts as its base only when it keeps the base's forward."""
+    writers, merges = _module_writers()
+    for cls in type(module).__mro__:
+        if cls in writers or cls in merges:
+            if type(module).forward is cls.forward:
+                return writers.get(cls) or merges[cls], cls
+            return None, None
+    if type(module).__name__ == "StochasticDepth" and type(module).__module__.startswith("torchvision"):
+        return _stochastic_depth, type(module)
+    return None, None
+
+
+# --- function and method writers: (context) -> list of layer texts
+
+
+def _fn_activation(name, names=("input",)):
+    return lambda ctx: [name]
+
+
+def _fn_leaky(ctx):
+    a = ctx.bind(("input", "negative_slope"), {"negative_slope": 0.01})
+    return [_call("LEAKYRELU", _unless(a["negative_slope"], 0.01))]
+
+
+def _fn_gelu(ctx):
+    if ctx.bind(("input", "approximate"), {"approximate": "none"})["approximate"] != "none":
+        ctx.note("approximate='tanh'; cnnspec writes GELU (shapes and counts are the same)")
+    return ["GELU"]
+
+
+def _fn_softmax(ctx):
+    return _softmax_dim(ctx.bind(("input", "dim"), {"dim": None})["dim"], ctx)
+
+
+def _fn_dropout(ctx):
+    return [_call("DROPOUT", _unless(float(ctx.bind(("input", "p"), {"p": 0.5})["p"]), 0.5))]
+
+
+def _fn_maxpool(ctx):
+    a = ctx.bind(("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices"),
+                 {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False, "return_indices": False})
+    if a["return_indices"]:
+        raise _Unsupported("it returns indices, which cnnspec's MAXPOOL does not")
+    return [_pool_text("MAXPOOL", ctx, a["kernel_size"], a["stride"], a["padding"], a["dilation"], a["ceil_mode"])]
+
+
+def _fn_avgpool(ctx):
+    a = ctx.bind(("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"),
+                 {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True,
+                  "divisor_override": None})
+    if not a["count_include_pad"] or a["divisor_override"]:
+        ctx.note("count_include_pad=False or divisor_override changes what is averaged; cnnspec's AVGPOOL does "
+                 "not say so (shapes and counts are the same)")
+    return [_pool_text("AVGPOOL", ctx, a["kernel_size"], a["stride"], a["padding"], 1, a["ceil_mode"])]
+
+
+def _fn_adaptive(kind):
+    def write(ctx):
+        if ctx.bind(("input", "output_size", "return_indices"), {"return_indices": False})["return_indices"]:
+            raise _Unsupported("it returns indices, which cnnspec's pools do not")
+        return _adaptive(kind)(None, ctx)
+    return write
+
+
+def _fn_interpolate(ctx):
+    a = ctx.bind(("input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor", "antialias"),
+                 {"size": None, "scale_factor": None, "mode": "nearest", "align_corners": None})
+    return _resize_text(a["size"], a["scale_factor"], a["mode"], a["align_corners"])
+
+
+def _fn_reshape(ctx):
+    return _reshape(ctx)
+
+
+def _fn_noop(ctx):
+    return []
+
+
+def _fn_mean(ctx):
+    a = ctx.bind(("input", "dim", "keepdim"), {"dim": None, "keepdim": False})
+    rank = len(ctx.full_in)
+    dims = a["dim"]
+    dims = tuple(range(rank)) if dims is None else (dims,) if isinstance(dims, int) else tuple(dims)
+    if rank < 3 or sorted(d % rank for d in dims) != list(range(2, rank)):
+        raise _Unsupported(f"it averages over axes {value_text(dims)} of the {rank}-axis input; cnnspec writes only "
+                           f"the mean over every spatial axis (GAP)")
+    return ["GAP"] if a["keepdim"] else ["GAP", "FLATTEN"]
+
+
+_FUNCTIONS = None
+_SHAPE_FUNCTIONS = None
+_MERGE_FUNCTIONS = None
+_CHUNKS = None
+
+
+def _function_tables():
+    """{call_function target or `method name`: writer}, the merges, and the functions of shapes."""
+    global _FUNCTIONS, _SHAPE_FUNCTIONS, _MERGE_FUNCTIONS, _CHUNKS
+    if _FUNCTIONS is None:
+        import torch
+        import torch.nn.functional as F
+
+        table = {}
+
+        def both(names, writer, functions=()):
+            for fn in functions:
+                table[fn] = writer
+            for name in names:
+                table["." + name] = writer
+
+        both(("relu", "relu_"), _fn_activation("RELU"), (F.relu, F.relu_, torch.relu, torch.relu_))
+        both(("sigmoid", "sigmoid_"), _fn_activation("SIGMOID"), (torch.sigmoid, F.sigmoid))
+        both(("tanh", "tanh_"), _fn_activation("TANH"), (torch.tanh, F.tanh))
+        both((), _fn_activation("RELU6"), (F.relu6,))
+        both((), _fn_activation("HARDSWISH"), (F.hardswish,))
+        both((), _fn_activation("HARDSIGMOID"), (F.hardsigmoid,))
+        both((), _fn_activation("SILU"), (F.silu,))
+        both((), _fn_gelu, (F.gelu,))
+        both(("leaky_relu",), _fn_leaky, (F.leaky_relu,))
+        both(("softmax",), _fn_softmax, (F.softmax, torch.softmax))
+        both((), _fn_dropout, (F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout))
+        both((), _fn_maxpool, (F.max_pool1d, F.max_pool2d, F.max_pool3d))
+        both((), _fn_avgpool, (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d))
+        both((), _fn_adaptive("avg"), (F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d))
+        both((), _fn_adaptive("max"), (F.adaptive_max_pool1d, F.adaptive_max_pool2d, F.adaptive_max_pool3d))
+        both((), _fn_interpolate, (F.interpolate, F.upsample))
+        both(("view", "reshape", "flatten", "squeeze"), _fn_reshape, (torch.flatten, torch.reshape, torch.squeeze))
+        both(("contiguous", "clone", "detach"), _fn_noop, ())
+        both(("mean",), _fn_mean, (torch.mean,))
+        _FUNCTIONS = table
+        _MERGE_FUNCTIONS = {operator.add: "ADD", operator.iadd: "ADD", torch.add: "ADD", ".add": "ADD",
+                            operator.mul: "MUL", operator.imul: "MUL", torch.mul: "MUL", ".mul": "MUL",
+                            torch.cat: "CONCAT", torch.concat: "CONCAT", torch.concatenate: "CONCAT"}
+        _CHUNKS = {torch.chunk, ".chunk"}
+        _SHAPE_FUNCTIONS = {getattr, ".size", ".dim", operator.getitem, operator.floordiv, operator.sub,
+                            operator.truediv, operator.neg, len}
+    return _FUNCTIONS, _MERGE_FUNCTIONS, _CHUNKS, _SHAPE_FUNCTIONS
+
+
+def _key(node):
+    return "." + node.target if node.op == "call_method" else node.target
+
+
+def _function_name(node) -> str:
+    target = node.target
+    if node.op == "call_method":
+        return f"Tensor.{target}"
+    name = getattr(target, "__name__", repr(target))
+    module = getattr(target, "__module__", None)
+    if module in (None, "builtins") and name in vars(operator):
+        module = "operator"
+    if module in (None, "torch._C._VariableFunctions", "torch._C"):
+        module = "torch"
+    if module == "_operator":
+        module = "operator"
+    return f"{module}.{name}" if module else name
+
+
+def _type_name(cls) -> str:
+    import torch
+
+    if getattr(torch.nn, cls.__name__, None) is cls:
+        return f"torch.nn.{cls.__name__}"
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+# --------------------------------------------------------------------------------- the importer
+
+
+class _Importer:
+    def __init__(self, module, shape, label: str, path: str | None):
+        from .lower import require_torch
+
+        self.torch = require_torch()
+        if not isinstance(module, self.torch.nn.Module):
+            raise CnnspecError(f"from_torch needs a torch.nn.Module, not {type(module).__name__}", path=path)
+        self.module, self.shape, self.label, self.path = module, shape, label, path
+        self.notes: list[str] = []
+        self.values: dict = {}
+
+    def fail(self, message: str):
+        return CnnspecError(message, path=self.path)
+
+    # --- steps
+
+    def run(self) -> str:
+        self.materialize_lazy()
+        self.trace()
+        self.check_support()
+        self.propagate()
+        nodes, sink = self.dataflow()
+        items = _fold(self.chain(nodes, self.input_node, sink))
+        header = [f"# {self.label}, imported from PyTorch by cnnspec (torch.fx trace, input "
+                  f"{shape_text(self.shape)})"]
+        header += [f"# note: {note}" for note in dict.fromkeys(self.notes)]
+        lines = _render_chain([_Layer(_call("INPUT", None) + "(" + ", ".join(map(str, self.shape)) + ")"), *items],
+                              WIDTH)
+        return "\n".join(header + lines) + "\n"
+
+    def materialize_lazy(self):
+        """A dry forward that gives lazy modules (LazyConv2d, LazyLinear) their sizes: on the module's own
+        device, in eval mode and without gradients."""
+        from torch.nn.modules.lazy import LazyModuleMixin
+
+        torch = self.torch
+        lazy = [m for m in self.module.modules() if isinstance(m, LazyModuleMixin) and m.has_uninitialized_params()]
+        if not lazy:
+            return
+        device = next((t.device for t in self.module.parameters()
+                       if not isinstance(t, torch.nn.parameter.UninitializedParameter)), torch.device("cpu"))
+        training = self.module.training
+        self.module.eval()
+        try:
+            with torch.no_grad():
+                self.module(torch.zeros((BATCH, *self.shape), device=device))
+        except Exception as exc:
+            raise self.fail(f"input {shape_text(self.shape)} does not fit {self.label}: the forward that sizes its "
+                            f"lazy modules raised {_exception_text(exc, self.path)}") from None
+        finally:
+            self.module.train(training)
+
+    def trace(self):
+        import torch.fx as fx
+
+        from .torch_modules import Scope
+
+        importer = self
+
+        class Tracer(fx.Tracer):
+            def is_leaf_module(self, m, qualified_name):
+                if isinstance(m, Scope):
+                    return False
+                writer, _ = _module_kind(m)
+                if writer is not None:
+                    return True
+                return super().is_leaf_module(m, qualified_name)
+
+        tracer = Tracer()
+        try:
+            graph = tracer.trace(self.module)
+        except Exception as exc:
+            raise self.fail(f"torch.fx cannot trace the forward of {self.label}: "
+                            f"{_exception_text(exc, self.path or _source_file(type(self.module)))}") from None
+        self.graph_module = fx.GraphModule(tracer.root, graph, self.label)
+        self.graph = self.graph_module.graph
+        placeholders = [n for n in self.graph.nodes if n.op == "placeholder"]
+        if not placeholders:
+            raise self.fail(f"the forward of {self.label} takes no input")
+        self.input_node = placeholders[0]
+        extra = [n.target for n in placeholders[1:] if n.users]
+        if extra:
+            raise self.fail(f"the forward of {self.label} uses more than one input ({', '.join(extra)}); "
+                            f"cnnspec imports networks of one input")
+        outputs = [n for n in self.graph.nodes if n.op == "output"]
+        self.output_node = outputs[0]
+        importer.live = self.live_nodes()
+
+    def live_nodes(self) -> set:
+        """The nodes the output depends on (a computed but unused value is left out)."""
+        live, stack = set(), [self.output_node]
+        while stack:
+            node = stack.pop()
+            if node in live:
+                continue
+            live.add(node)
+            stack.extend(_flat_args(node.args, node.kwargs))
+        return live
+
+    def where(self, node) -> str:
+        """`in the forward of `layer1.0` (BasicBlock)` (or of the model itself)."""
+        stack = list(node.meta.get("nn_module_stack", {}).values())
+        if node.op == "call_module" and stack:
+            stack = stack[:-1]
+        if not stack:
+            return f"in the forward of {self.label}"
+        path, cls = stack[-1]
+        return f"in the forward of `{path}` ({getattr(cls, '__name__', cls)})"
+
+    def describe(self, node) -> str:
+        if node.op == "call_module":
+            module = self.graph_module.get_submodule(node.target)
+            return (f"module `{node.target}` ({_type_name(type(module))}), called {self.where(node)} "
+                    f"as node `{node.name}`")
+        if node.op == "get_attr":
+            return f"attribute `{node.target}`, read {self.where(node)} as node `{node.name}`"
+        return f"function {_function_name(node)}, called {self.where(node)} as node `{node.name}`"
+
+    def describe_short(self, node) -> str:
+        if node.op == "call_module":
+            return f"`{node.target}` ({type(self.graph_module.get_submodule(node.target)).__name__})"
+        return f"node `{node.name}` ({_function_name(node)})"
+
+    def unsupported(self, node, reason: str | None = None):
+        what = self.describe(node)
+        if reason is None:
+            return self.fail(f"unsupported {what}: cnnspec has no layer for it")
+        return self.fail(f"cannot import {what}: {reason}")
+
+    def check_support(self):
+        """Refuse what cnnspec cannot write before running anything (so an LSTM is named as such, not as a
+        shape that does not fit)."""
+        functions, merges, chunks, shapes = _function_tables()
+        for node in self.graph.nodes:
+            if node not in self.live or node.op in ("placeholder", "output"):
+                continue
+            if node.op == "call_module":
+                module = self.graph_module.get_submodule(node.target)
+                if _module_kind(module)[0] is None:
+                    raise self.unsupported(node)
+            elif node.op == "get_attr":
+                raise self.unsupported(node, "a parameter or buffer used directly in the forward is no layer "
+                                             "cnnspec knows")
+            else:
+                key = _key(node)
+                try:
+                    known = key in functions or key in merges or key in chunks or key in shapes
+                except TypeError:  # an unhashable target
+                    known = False
+                if not known:
+                    raise self.unsupported(node)
+
+    def propagate(self):
+        """Every node's value on the meta device: shapes without arithmetic, weights never read."""
+        import itertools
+
+        import torch.fx as fx
+
+        torch = self.torch
+        importer = self
+
+        class Shapes(fx.Interpreter):
+            def run_node(self, node):
+                try:
+                    result = super().run_node(node)
+                except CnnspecError:
+                    raise
+                except Exception as exc:
+                    raise importer.fail(
+                        f"input {shape_text(importer.shape)} does not fit {importer.label}: "
+                        f"{importer.describe_short(node)} raised {_exception_text(exc, importer.path)}") from None
+                importer.values[node] = result
+                return result
+
+            def call_module(self, target, args, kwargs):
+                sub = self.fetch_attr(target)
+                state = {name: (t if t.is_meta else torch.empty_like(t, device="meta"))
+                         for name, t in itertools.chain(sub.named_parameters(), sub.named_buffers())}
+                return torch.func.functional_call(sub, state, tuple(args), dict(kwargs), strict=False)
+
+        x = torch.empty((BATCH, *self.shape), device="meta")
+        Shapes(self.graph_module, garbage_collect_values=False).run(x)
+
+    def dataflow(self):
+        """The tensor nodes with their layers and inputs; the node the model returns."""
+        functions, merges, chunks, _ = _function_tables()
+        torch = self.torch
+        result = self.output_node.args[0]
+        if not isinstance(result, torch.fx.Node) or not _is_tensor(self.values.get(result)):
+            raise self.fail(f"the forward of {self.label} must return one tensor, not "
+                            f"{type(self.values.get(result, result)).__name__}")
+        nodes: dict = {}
+        for node in self.graph.nodes:
+            if node not in self.live or node.op in ("output", "get_attr"):
+                continue
+            value = self.values.get(node)
+            if node.op == "placeholder":
+                if node is self.input_node:
+                    nodes[node] = _Node(node)
+                continue
+            key = _key(node)
+            is_chunk = key in chunks
+            tensor_inputs = [a for a in _flat_args(node.args, node.kwargs) if a in nodes]
+            if node.op == "call_function" and node.target is operator.getitem and node.args[0] in nodes:
+                source = nodes[node.args[0]]
+                if source.chunk is None:
+                    raise self.unsupported(node, "indexing or slicing a tensor is no layer cnnspec knows")
+                index = node.args[1]
+                if not isinstance(index, int):
+                    raise self.unsupported(node, "only a piece of torch.chunk by a whole-number index is a SPLIT")
+                nodes[node] = _Node(node, [_call("SPLIT", source.chunk, i=index % source.chunk)], [node.args[0]])
+                continue
+            if not (_is_tensor(value) or is_chunk):
+                continue  # sizes and other numbers: read by the layers that use them
+            if not tensor_inputs:
+                raise self.unsupported(node, "it makes a tensor that does not come from the input")
+            args = tuple(self.concrete(node.args))
+            kwargs = {k: self.concrete(v) for k, v in node.kwargs.items()}
+            ctx = _Context(self, node, args, kwargs)
+            try:
+                if node.op == "call_module":
+                    module = self.graph_module.get_submodule(node.target)
+                    writer, _ = _module_kind(module)
+                    if isinstance(writer, str):
+                        nodes[node] = _Node(node, inputs=tensor_inputs, merge=writer)
+                    else:
+                        self.need_one_input(node, tensor_inputs)
+                        nodes[node] = _Node(node, writer(module, ctx), tensor_inputs)
+                elif key in merges:
+                    nodes[node] = self.merge_node(node, key, merges[key], args, kwargs, tensor_inputs, value)
+                elif is_chunk:
+                    bound = ctx.bind(("input", "chunks", "dim"), {"dim": 0})
+                    if bound["dim"] % len(ctx.full_in) != 1:
+                        raise _Unsupported(f"it splits axis {bound['dim']}; cnnspec's SPLIT splits the channels "
+                                           f"(dim=1)")
+                    self.need_one_input(node, tensor_inputs)
+                    nodes[node] = _Node(node, inputs=tensor_inputs, chunk=bound["chunks"])
+                elif key in functions:
+                    self.need_one_input(node, tensor_inputs)
+                    nodes[node] = _Node(node, functions[key](ctx), tensor_inputs)
+                else:
+                    raise self.unsupported(node)
+            except _Unsupported as reason:
+                raise self.unsupported(node, str(reason)) from None
+        self.absorb(nodes)
+        return nodes, result
+
+    def need_one_input(self, node, inputs):
+        if len(inputs) != 1:
+            raise _Unsupported(f"it reads {len(inputs)} tensors; cnnspec joins tensors only by ADD, CONCAT or MUL")
+
+    def merge_node(self, node, key, name, args, kwargs, inputs, value):
+        if name == "CONCAT":
+            tensors = node.args[0] if node.args else node.kwargs.get("tensors")
+            dim = args[1] if len(args) > 1 else kwargs.get("dim", kwargs.get("axis", 0))
+            rank = len(value.shape)
+            if dim % rank != 1:
+                raise _Unsupported(f"it concatenates on axis {dim}; cnnspec's CONCAT joins the channels (dim=1)")
+            if not all(isinstance(t, self.torch.fx.Node) and t in self.values for t in tensors):
+                raise _Unsupported("it concatenates something that is not a layer's output")
+            return _Node(node, inputs=list(tensors), merge=name)
+        operands = list(node.args[:2])
+        extra = args[2:] + tuple(v for k, v in kwargs.items() if k == "alpha")
+        if extra and extra != (1,):
+            raise _Unsupported("only a plain sum (alpha=1) is an ADD")
+        if len(operands) != 2 or not all(isinstance(o, self.torch.fx.Node) and _is_tensor(self.values.get(o))
+                                         for o in operands):
+            word = "sum" if name == "ADD" else "product"
+            raise _Unsupported(f"a {word} with a constant is no layer cnnspec knows; {name} joins the outputs of "
+                               f"branches")
+        return _Node(node, inputs=operands, merge=name)
+
+    def concrete(self, value):
+        """An argument with every node replaced by its value (a tensor on meta, a size, …)."""
+        if isinstance(value, self.torch.fx.Node):
+            return self.values.get(value)
+        if isinstance(value, (list, tuple)):
+            return type(value)(self.concrete(v) for v in value)
+        if isinstance(value, dict):
+            return {k: self.concrete(v) for k, v in value.items()}
+        return value
+
+    @staticmethod
+    def absorb(nodes):
+        """`a + b + c` as one ADD of three: a sum (product) whose only reader is another sum (product) is
+        merged into it."""
+        readers: dict = {}
+        for node in nodes.values():
+            for source in node.inputs:
+                readers.setdefault(source, []).append(node.fx)
+        for node in nodes.values():
+            if node.merge not in ("ADD", "MUL"):
+                continue
+            inputs = []
+            pending = list(node.inputs)
+            while pending:
+                source = pending.pop(0)
+                inner = nodes.get(source)
+                if inner is not None and inner.merge == node.merge and len(set(readers.get(source, []))) == 1 \
+                        and len(readers[source]) == 1:
+                    pending = list(inner.inputs) + pending
+                    inner.absorbed = True
+                else:
+                    inputs.append(source)
+            node.inputs = inputs
+
+    # --- the chain
+
+    def chain(self, nodes: dict, start, stop) -> list:
+        """The items from the value `start` to the node `stop`, both given by fx node."""
+        live = self.flow_live(nodes, stop)
+        users: dict = {n: [] for n in live}
+        for n in live:
+            for source in nodes[n].inputs:
+                if source in live and n not in users[source]:
+                    users[source].append(n)
+        order = {n: i for i, n in enumerate(self.graph.nodes)}
+        ipdom = self.post_dominators(live, users, order, stop)
+        return self.walk(nodes, users, ipdom, start, stop)
+
+    @staticmethod
+    def flow_live(nodes, stop) -> set:
+        live, stack = set(), [stop]
+        while stack:
+            n = stack.pop()
+            if n in live:
+                continue
+            live.add(n)
+            stack.extend(nodes[n].inputs)
+        return live
+
+    @staticmethod
+    def post_dominators(live, users, order, stop) -> dict:
+        """The immediate post-dominator of every node: the first node every path from it to the output
+        passes through (Cooper, Harvey & Kennedy's intersection, on a DAG in reverse topological order)."""
+        ipdom = {stop: stop}
+        for n in sorted(live, key=order.__getitem__, reverse=True):
+            if n is stop:
+                continue
+            found = None
+            for s in users[n]:
+                if found is None:
+                    found = s
+                    continue
+                a, b = s, found
+                while a is not b:
+                    while order[a] < order[b]:
+                        a = ipdom[a]
+                    while order[b] < order[a]:
+                        b = ipdom[b]
+                found = a
+            ipdom[n] = found
+        return ipdom
+
+    def region(self, nodes, start, stop) -> set:
+        """The nodes between the value `start` (excluded) and `stop` (included); every path back from `stop`
+        must reach `start`."""
+        found, stack = set(), [stop]
+        while stack:
+            n = stack.pop()
+            if n is start or n in found:
+                continue
+            if not nodes[n].inputs:
+                raise self.structure(start, stop)
+            found.add(n)
+            stack.extend(nodes[n].inputs)
+        return found
+
+    def structure(self, start, stop):
+        return self.fail(f"the graph of {self.label} between node `{start.name}` and node `{stop.name}` is not a "
+                         f"chain of branches that join again: a layer's output is used across branches, which "
+                         f"cnnspec cannot write")
+
+    def walk(self, nodes, users, ipdom, start, stop) -> list:
+        region = self.region(nodes, start, stop)
+        items: list = []
+        current = start
+        while current is not stop:
+            following = [u for u in users[current] if u in region]
+            if len(following) == 1 and nodes[following[0]].merge is None:
+                current = following[0]
+                items += [_Layer(text) for text in nodes[current].items]
+                continue
+            join = ipdom.get(current)
+            if join is None or join not in region or nodes[join].merge is None:
+                raise self.structure(current, stop)
+            branches, seen = [], set()
+            for source in nodes[join].inputs:
+                if source is current:
+                    branches.append([])
+                    continue
+                if source not in region:
+                    raise self.structure(current, join)
+                inside = self.region(nodes, current, source)
+                if inside & seen:
+                    raise self.structure(current, join)
+                seen |= inside
+                branches.append(self.walk(nodes, users, ipdom, current, source))
+            items.append(_Merge(nodes[join].merge, branches))
+            current = join
+        return items
