@@ -19,5 +19,12 @@ from .sources import load, read_source
 from .syntax import Program, parse
 
 __all__ = ["CnnspecError", "Diagnostic", "LayerReport", "Network", "Program", "Report", "Totals", "analyze",
-           "load", "parse", "read_source", "resolve"]
+           "from_torch", "load", "parse", "read_source", "resolve"]
 __version__ = "0.1.0"
+
+
+def from_torch(module, input_shape) -> str:
+    """The .cnn text of a torch.nn.Module, traced with torch.fx (importer.py, loaded only when used)."""
+    from .importer import from_torch as convert
+
+    return convert(module, input_shape)

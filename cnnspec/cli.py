@@ -43,6 +43,16 @@ def _parser() -> argparse.ArgumentParser:
                         help="meta (default: shapes only, no weights allocated) or cpu (a random input, "
                              "whose output must be finite)")
     verify.add_argument("--batch", "-b", type=_whole_number(1), default=1, metavar="B", help="batch size (default: 1)")
+    importer = commands.add_parser(
+        "import", help="turn a PyTorch model (FILE.py:CLASS) into .cnn text",
+        description="Trace an nn.Module with torch.fx and write it as a .cnn spec, repeats folded. "
+                    "This imports FILE as Python, which runs its code: import only files you trust. "
+                    "Needs PyTorch (cnnspec[torch]).")
+    importer.add_argument("model", metavar="FILE.py[:CLASS]",
+                          help="the Python file and the nn.Module class in it (optional if there is only one)")
+    importer.add_argument("--input", "-i", required=True, metavar="SHAPE",
+                          help="the shape of one sample, without the batch: 1,28,28 or 3x224x224")
+    importer.add_argument("-o", "--output", metavar="OUT.cnn", help="write the spec here (default: print it)")
     return parser
 
 
@@ -110,10 +120,28 @@ def _verify(args) -> int:
     return 0 if result.ok else EXIT_ERROR
 
 
+def _import(args) -> int:
+    from .importer import import_file, parse_input_shape
+
+    text = import_file(args.model, parse_input_shape(args.input))
+    if args.output:
+        try:
+            with open(args.output, "w", encoding="utf-8") as handle:
+                handle.write(text)
+        except OSError as exc:
+            raise CnnspecError(f"cannot write: {exc.strerror or exc}", path=args.output) from None
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+COMMANDS = {"analyze": _analyze, "verify": _verify, "import": _import}
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        return _verify(args) if args.command == "verify" else _analyze(args)
+        return COMMANDS[args.command](args)
     except CnnspecError as error:
         sys.stdout.flush()
         sys.stderr.write("\n".join(format_diagnostic(d) for d in error.diagnostics) + "\n")

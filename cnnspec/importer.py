@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
-import math
 import operator
 import os
 import re
@@ -30,7 +29,9 @@ from .errors import CnnspecError, suggest
 from .words import shape_text, value_text
 
 WIDTH = 100  # the emitted text is wrapped to this many columns where it can be
-BATCH = 1  # the batch of the traced input; shapes in messages are written without it
+# The batch of the traced input (shapes in messages are written without it). 2, not 1, so that the batch
+# axis is told from the others: `x.squeeze()` keeps it, `x.view(1, -1)` is seen to fix it.
+BATCH = 2
 
 
 # ------------------------------------------------------------------------------------ public API
@@ -45,7 +46,7 @@ def from_torch(module, input_shape) -> str:
 def import_file(spec: str, input_shape) -> str:
     """`load_class(spec)` then `from_torch`, errors reported against the Python file."""
     path, name = _split_spec(spec)
-    shape = _input_shape(input_shape, "--input")
+    shape = _input_shape(input_shape, None)  # before the user's code runs
     module = load_class(spec)
     label = name or type(module).__name__
     return _Importer(module, shape, label, path).run()
@@ -54,7 +55,8 @@ def import_file(spec: str, input_shape) -> str:
 def parse_input_shape(text: str) -> tuple[int, ...]:
     """`1,28,28` (or `1x28x28`, `(1, 28, 28)`) as a shape; a CnnspecError (path `--input`) otherwise."""
     cleaned = text.strip().strip("()[]").strip()
-    parts = [p.strip() for p in re.split(r"[,x×\s]+", cleaned) if p.strip()] if cleaned else []
+    cleaned = re.sub(r"(?<=\d)\s*[x×]\s*(?=\d)", ",", cleaned)
+    parts = [p for p in re.split(r"[,\s]+", cleaned) if p] if cleaned else []
     if not parts or not all(re.fullmatch(r"\d+", p) for p in parts):
         raise CnnspecError(f"expected the input shape as whole numbers separated by commas, e.g. 1,28,28, "
                            f"not {text!r}", path="--input")
@@ -97,8 +99,10 @@ def load_class(spec: str):
     if isinstance(target, nn_module):
         return target
     if not (isinstance(target, type) and issubclass(target, nn_module)):
-        what = "a class" if isinstance(target, type) else f"a {type(target).__name__}"
-        raise CnnspecError(f"`{name}` is {what}, not a torch.nn.Module class", path=path)
+        what = "a class that does not derive from torch.nn.Module" if isinstance(target, type) else \
+            f"a {type(target).__name__}"
+        raise CnnspecError(f"`{name}` is {what}; cnnspec import needs a torch.nn.Module class (or a module)",
+                           path=path)
     try:
         inspect.signature(target).bind()
     except TypeError:
@@ -246,11 +250,14 @@ def _inline_chain(items) -> str:
 
 def _fold(items: list) -> list:
     """Consecutive identical stretches as `[…] * N`: at each position the repetition covering the most
-    items (the shortest period among equals), its body folded again; branches are folded inside."""
+    items (the shortest period among equals), its body folded again; branches are folded inside. A
+    repetition that the next position also starts, ending later, is left to it, so that VGG's stages fold
+    as `[[CONV -> RELU] * 3 -> MAXPOOL] * 2` rather than as `[MAXPOOL -> [CONV -> RELU] * 3] * 2`."""
     items = [_Merge(it.name, [_fold(b) for b in it.branches]) if isinstance(it, _Merge) else it for it in items]
     keys = [_inline(it) for it in items]
-    out, i, n = [], 0, len(items)
-    while i < n:
+    n = len(items)
+
+    def best(i: int) -> tuple[int, int]:
         best_count, best_period = 1, 1
         for period in range(1, (n - i) // 2 + 1):
             if keys[i + period] != keys[i]:
@@ -261,14 +268,46 @@ def _fold(items: list) -> list:
                 count += 1
             if count >= 2 and count * period > best_count * best_period:
                 best_count, best_period = count, period
-        if best_count >= 2:
-            body = items[i:i + best_period]
-            out.append(_Repeat(_fold(body) if best_period > 1 else body, best_count))
-            i += best_count * best_period
+        return best_count, best_period
+
+    out, i = [], 0
+    while i < n:
+        count, period = best(i)
+        if count >= 2 and i + 1 < n:
+            later_count, later_period = best(i + 1)
+            if later_count >= 2 and later_count * later_period >= count * period:
+                count = 1
+        if count >= 2:
+            body = items[i:i + period]
+            out.append(_Repeat(_fold(body) if period > 1 else body, count))
+            i += count * period
         else:
             out.append(items[i])
             i += 1
     return out
+
+
+def _layers(items):
+    for item in items:
+        if isinstance(item, _Layer):
+            yield item
+        elif isinstance(item, _Merge):
+            for branch in item.branches:
+                yield from _layers(branch)
+        else:
+            yield from _layers(item.body)
+
+
+def _common_defaults(items) -> list[str]:
+    """`default BN(eps=0.001, momentum=0.01)` when every BN has the same arguments other than PyTorch's
+    (torchvision's MobileNetV3 and GoogLeNet), the BNs then written plainly; no line otherwise."""
+    norms = [layer for layer in _layers(items) if layer.text == "BN" or layer.text.startswith("BN(")]
+    texts = {layer.text for layer in norms}
+    if len(norms) < 2 or len(texts) != 1 or texts == {"BN"}:
+        return []
+    for layer in norms:
+        layer.text = "BN"
+    return [f"default {texts.pop()}"]
 
 
 def _render_item(item, width: int) -> list[str]:
@@ -302,11 +341,11 @@ def _render_chain(items, width: int) -> list[str]:
             lines.append(current)
         if len(rendered) == 1:
             current = arrow + rendered[0]
-        else:
+        else:  # the items after a long one may follow its closing line: `} -> RELU`
             lines.append(arrow + rendered[0])
             pad = " " * len(arrow)
-            lines += [pad + line for line in rendered[1:]]
-            current = ""
+            lines += [pad + line for line in rendered[1:-1]]
+            current = pad + rendered[-1]
     if current:
         lines.append(current)
     return lines
@@ -362,6 +401,7 @@ class _Node:
     inputs: list = field(default_factory=list)  # the tensor nodes it reads, in order
     merge: str | None = None  # ADD / CONCAT / MUL: a join of its inputs
     chunk: int | None = None  # torch.chunk: the number of pieces (its getitems are the SPLITs)
+    binary: bool = False  # a sum or product written with + or * (or torch.add, torch.mul): of two values
 
 
 class _Context:
@@ -383,6 +423,17 @@ class _Context:
             bound[name] = value
         bound.update(self.kwargs)
         return bound
+
+    def only_reshapes_follow(self) -> bool:
+        """Whether every reader of this node's value is a view, reshape, squeeze or flatten."""
+        functions, _, _, _ = _function_tables()
+        for user in self.node.users:
+            if user.op == "call_module":
+                if _module_kind(self.importer.graph_module.get_submodule(user.target))[0] is not _flatten_module:
+                    return False
+            elif user.op not in ("call_function", "call_method") or functions.get(_key(user)) is not _fn_reshape:
+                return False
+        return bool(self.node.users)
 
     def note(self, text: str) -> None:
         self.importer.notes.append(f"{self.importer.describe_short(self.node)}: {text}")
@@ -409,7 +460,6 @@ def _flat_args(args, kwargs=None):
         elif isinstance(value, dict):
             for v in value.values():
                 visit(v)
-            return
 
     visit(args)
     if kwargs:
@@ -555,9 +605,15 @@ def _reshape(ctx):
         return []
     if len(after) == 2 and after[0] == before[0] and len(before) > 2:
         return ["FLATTEN"]
-    raise _Unsupported(f"it reshapes {shape_text(before[1:])} to {shape_text(after[1:])} (batch "
-                       f"{before[0]} to {after[0]}), which is not a flatten that keeps the batch axis; "
-                       f"cnnspec writes only that (torch.flatten(x, 1))")
+    if (len(after) > 2 and after[0] == before[0] and [n for n in after if n != 1] == [n for n in before if n != 1]
+            and ctx.only_reshapes_follow()):
+        return []  # the first of `x.squeeze(-1).squeeze(-1)`: the last one writes the FLATTEN
+    if len(after) < 2 or after[0] != before[0]:
+        raise _Unsupported(f"it reshapes {shape_text(before)} to {shape_text(after)} (with the batch of "
+                           f"{before[0]}), which does not keep the batch axis; cnnspec writes only a flatten "
+                           f"that keeps it (torch.flatten(x, 1))")
+    raise _Unsupported(f"it reshapes {shape_text(before[1:])} to {shape_text(after[1:])}, which is not a "
+                       f"flatten; cnnspec writes only that (torch.flatten(x, 1))")
 
 
 _MODULE_WRITERS = None
@@ -626,7 +682,7 @@ def _module_kind(module):
 # --- function and method writers: (context) -> list of layer texts
 
 
-def _fn_activation(name, names=("input",)):
+def _fn_activation(name):
     return lambda ctx: [name]
 
 
@@ -743,7 +799,10 @@ def _function_tables():
         _FUNCTIONS = table
         _MERGE_FUNCTIONS = {operator.add: "ADD", operator.iadd: "ADD", torch.add: "ADD", ".add": "ADD",
                             operator.mul: "MUL", operator.imul: "MUL", torch.mul: "MUL", ".mul": "MUL",
-                            torch.cat: "CONCAT", torch.concat: "CONCAT", torch.concatenate: "CONCAT"}
+                            torch.cat: "CONCAT"}
+        for name in ("concat", "concatenate"):  # aliases of torch.cat in newer versions
+            if hasattr(torch, name):
+                _MERGE_FUNCTIONS[getattr(torch, name)] = "CONCAT"
         _CHUNKS = {torch.chunk, ".chunk"}
         _SHAPE_FUNCTIONS = {getattr, ".size", ".dim", operator.getitem, operator.floordiv, operator.sub,
                             operator.truediv, operator.neg, len}
@@ -780,6 +839,23 @@ def _type_name(cls) -> str:
 # --------------------------------------------------------------------------------- the importer
 
 
+def _check_input(module, args) -> None:
+    """Say in cnnspec's words when a convolution, BN or Linear receives the wrong number of channels or
+    features (the meta device's own messages are terse)."""
+    from torch import nn
+
+    x = args[0] if args else None
+    if not _is_tensor(x) or x.dim() < 2:
+        return
+    received = shape_text(tuple(x.shape[1:]))
+    if isinstance(module, nn.modules.conv._ConvNd) and x.shape[1] != module.in_channels:
+        raise _Unsupported(f"expects {module.in_channels} input channels but receives {received}")
+    if isinstance(module, nn.modules.batchnorm._BatchNorm) and x.shape[1] != module.num_features:
+        raise _Unsupported(f"expects {module.num_features} channels but receives {received}")
+    if isinstance(module, nn.Linear) and x.shape[-1] != module.in_features:
+        raise _Unsupported(f"expects {module.in_features} input features but receives {received}")
+
+
 class _Importer:
     def __init__(self, module, shape, label: str, path: str | None):
         from .lower import require_torch
@@ -802,12 +878,13 @@ class _Importer:
         self.check_support()
         self.propagate()
         nodes, sink = self.dataflow()
-        items = _fold(self.chain(nodes, self.input_node, sink))
+        items = self.chain(nodes, self.input_node, sink)
         header = [f"# {self.label}, imported from PyTorch by cnnspec (torch.fx trace, input "
                   f"{shape_text(self.shape)})"]
         header += [f"# note: {note}" for note in dict.fromkeys(self.notes)]
-        lines = _render_chain([_Layer(_call("INPUT", None) + "(" + ", ".join(map(str, self.shape)) + ")"), *items],
-                              WIDTH)
+        header += _common_defaults(items)
+        items = _fold(items)
+        lines = _render_chain([_Layer(f"INPUT({', '.join(map(str, self.shape))})"), *items], WIDTH)
         return "\n".join(header + lines) + "\n"
 
     def materialize_lazy(self):
@@ -837,8 +914,6 @@ class _Importer:
 
         from .torch_modules import Scope
 
-        importer = self
-
         class Tracer(fx.Tracer):
             def is_leaf_module(self, m, qualified_name):
                 if isinstance(m, Scope):
@@ -852,8 +927,12 @@ class _Importer:
         try:
             graph = tracer.trace(self.module)
         except Exception as exc:
-            raise self.fail(f"torch.fx cannot trace the forward of {self.label}: "
-                            f"{_exception_text(exc, self.path or _source_file(type(self.module)))}") from None
+            where = self.path or _source_file(type(self.module))
+            if isinstance(exc, fx.proxy.TraceError):
+                raise self.fail(f"torch.fx cannot trace the forward of {self.label}: "
+                                f"{_exception_text(exc, where)}") from None
+            raise self.fail(f"the forward of {self.label} raised {_exception_text(exc, where)} while torch.fx "
+                            f"traced it") from None
         self.graph_module = fx.GraphModule(tracer.root, graph, self.label)
         self.graph = self.graph_module.graph
         placeholders = [n for n in self.graph.nodes if n.op == "placeholder"]
@@ -866,7 +945,7 @@ class _Importer:
                             f"cnnspec imports networks of one input")
         outputs = [n for n in self.graph.nodes if n.op == "output"]
         self.output_node = outputs[0]
-        importer.live = self.live_nodes()
+        self.live = self.live_nodes()
 
     def live_nodes(self) -> set:
         """The nodes the output depends on (a computed but unused value is left out)."""
@@ -942,26 +1021,36 @@ class _Importer:
         importer = self
 
         class Shapes(fx.Interpreter):
+            failure = None
+
             def run_node(self, node):
                 try:
                     result = super().run_node(node)
-                except CnnspecError:
-                    raise
                 except Exception as exc:
-                    raise importer.fail(
-                        f"input {shape_text(importer.shape)} does not fit {importer.label}: "
-                        f"{importer.describe_short(node)} raised {_exception_text(exc, importer.path)}") from None
+                    if self.failure is None:  # before the interpreter appends its notes to the message
+                        self.failure = (node, str(exc) if isinstance(exc, _Unsupported) else
+                                        f"raised {_exception_text(exc, importer.path)}")
+                    raise
                 importer.values[node] = result
                 return result
 
             def call_module(self, target, args, kwargs):
                 sub = self.fetch_attr(target)
+                _check_input(sub, args)
                 state = {name: (t if t.is_meta else torch.empty_like(t, device="meta"))
                          for name, t in itertools.chain(sub.named_parameters(), sub.named_buffers())}
                 return torch.func.functional_call(sub, state, tuple(args), dict(kwargs), strict=False)
 
         x = torch.empty((BATCH, *self.shape), device="meta")
-        Shapes(self.graph_module, garbage_collect_values=False).run(x)
+        shapes = Shapes(self.graph_module, garbage_collect_values=False)
+        try:
+            shapes.run(x)
+        except Exception:
+            if shapes.failure is None:
+                raise
+            node, reason = shapes.failure
+            raise self.fail(f"input {shape_text(self.shape)} does not fit {self.label}: "
+                            f"{self.describe_short(node)} {reason}") from None
 
     def dataflow(self):
         """The tensor nodes with their layers and inputs; the node the model returns."""
@@ -1050,7 +1139,7 @@ class _Importer:
             word = "sum" if name == "ADD" else "product"
             raise _Unsupported(f"a {word} with a constant is no layer cnnspec knows; {name} joins the outputs of "
                                f"branches")
-        return _Node(node, inputs=operands, merge=name)
+        return _Node(node, inputs=operands, merge=name, binary=True)
 
     def concrete(self, value):
         """An argument with every node replaced by its value (a tensor on meta, a size, …)."""
@@ -1064,24 +1153,23 @@ class _Importer:
 
     @staticmethod
     def absorb(nodes):
-        """`a + b + c` as one ADD of three: a sum (product) whose only reader is another sum (product) is
-        merged into it."""
+        """`a + b + c` as one ADD of three: a sum (product) written with + whose only reader is another is
+        merged into it. (cnnspec's own Add modules are n-ary already and are left as they are, so that a
+        spec's nested ADDs come back nested.)"""
         readers: dict = {}
         for node in nodes.values():
             for source in node.inputs:
                 readers.setdefault(source, []).append(node.fx)
         for node in nodes.values():
-            if node.merge not in ("ADD", "MUL"):
+            if node.merge not in ("ADD", "MUL") or not node.binary:
                 continue
             inputs = []
             pending = list(node.inputs)
             while pending:
                 source = pending.pop(0)
                 inner = nodes.get(source)
-                if inner is not None and inner.merge == node.merge and len(set(readers.get(source, []))) == 1 \
-                        and len(readers[source]) == 1:
+                if inner is not None and inner.binary and inner.merge == node.merge and len(readers[source]) == 1:
                     pending = list(inner.inputs) + pending
-                    inner.absorbed = True
                 else:
                     inputs.append(source)
             node.inputs = inputs
@@ -1096,9 +1184,8 @@ class _Importer:
             for source in nodes[n].inputs:
                 if source in live and n not in users[source]:
                     users[source].append(n)
-        order = {n: i for i, n in enumerate(self.graph.nodes)}
-        ipdom = self.post_dominators(live, users, order, stop)
-        return self.walk(nodes, users, ipdom, start, stop)
+        self.order = {n: i for i, n in enumerate(self.graph.nodes)}
+        return self.walk(nodes, users, start, stop)
 
     @staticmethod
     def flow_live(nodes, stop) -> set:
@@ -1148,13 +1235,29 @@ class _Importer:
             stack.extend(nodes[n].inputs)
         return found
 
-    def structure(self, start, stop):
+    def structure(self, start, stop, users=None, region=()):
+        """The error for a graph that is no chain of branches: it names a node whose output is used in two
+        branches (or in a branch and after it) when there is one to name."""
+        order = {n: i for i, n in enumerate(self.graph.nodes)}
+        for node in sorted(region, key=order.__getitem__):
+            readers = users.get(node, []) if users else []
+            if node is not stop and any(r not in region for r in readers):
+                names = " and ".join(f"`{r.name}`" for r in sorted(readers, key=order.__getitem__))
+                return self.fail(f"the graph of {self.label} is not a chain of branches that join again: the "
+                                 f"output of node `{node.name}` is used by nodes {names} in different branches, "
+                                 f"which cnnspec cannot write (its branches share no layers)")
         return self.fail(f"the graph of {self.label} between node `{start.name}` and node `{stop.name}` is not a "
-                         f"chain of branches that join again: a layer's output is used across branches, which "
-                         f"cnnspec cannot write")
+                         f"chain of branches that join again: a value is used across branches, which cnnspec "
+                         f"cannot write")
 
-    def walk(self, nodes, users, ipdom, start, stop) -> list:
+    def walk(self, nodes, users, start, stop) -> list:
+        """The chain from `start` to `stop`: layers one after the other until a value is read by several
+        nodes; there branches start, and they end where every path from that value meets again (its
+        immediate post-dominator within the stretch), which must be a join (ADD, CONCAT, MUL) of exactly
+        those branches."""
         region = self.region(nodes, start, stop)
+        local = {n: [u for u in users[n] if u in region] for n in (*region, start)}
+        ipdom = self.post_dominators(local.keys(), local, self.order, stop)
         items: list = []
         current = start
         while current is not stop:
@@ -1165,19 +1268,19 @@ class _Importer:
                 continue
             join = ipdom.get(current)
             if join is None or join not in region or nodes[join].merge is None:
-                raise self.structure(current, stop)
+                raise self.structure(current, stop, users, region)
             branches, seen = [], set()
             for source in nodes[join].inputs:
                 if source is current:
                     branches.append([])
                     continue
                 if source not in region:
-                    raise self.structure(current, join)
+                    raise self.structure(current, join, users, region)
                 inside = self.region(nodes, current, source)
                 if inside & seen:
-                    raise self.structure(current, join)
+                    raise self.structure(current, join, users, inside)
                 seen |= inside
-                branches.append(self.walk(nodes, users, ipdom, current, source))
+                branches.append(self.walk(nodes, users, current, source))
             items.append(_Merge(nodes[join].merge, branches))
             current = join
         return items

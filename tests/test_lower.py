@@ -108,3 +108,29 @@ def test_random_specs_verify(text):
     result = verify(cnnspec.parse(text))
     assert [(c.index, c.mismatches()) for c in result.layers if not c.ok] == []
     assert result.ok
+
+
+# ------------------------------------------------------------------ the import command
+
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "import"
+
+
+def test_import_command_writes_a_spec(tmp_path, capsys):
+    out = tmp_path / "lenet.cnn"
+    assert main(["import", str(FIXTURES / "d2l_lenet.py") + ":LeNet", "--input", "1,28,28", "-o", str(out)]) == 0
+    assert capsys.readouterr().out == ""  # the spec went to the file
+    report = cnnspec.analyze(cnnspec.load(out))
+    assert report.totals.params == 61_706 and report.output_shape == (10,)
+
+
+def test_import_command_error_is_one_line(tmp_path, capsys):
+    missing = tmp_path / "nope.py"
+    assert main(["import", str(missing), "--input", "1,28,28"]) == 1
+    assert capsys.readouterr() == ("", f"{missing}: error: no such file\n")
+
+
+def test_import_help_warns_that_it_runs_code(capsys):
+    with pytest.raises(SystemExit):
+        main(["import", "--help"])
+    assert "which runs its code" in " ".join(capsys.readouterr().out.split())
