@@ -1,7 +1,7 @@
 """The modern CNNs of specs/ against torchvision's published numbers and hand-written equivalents.
 
 Totals (params, buffers, MACs, output shape) must equal torchvision's (weights=None, GoogLeNet with
-aux_logits=False), written here as literals. Layer by layer, every convolution, batch norm and linear
+aux_logits=False), the literals of test_reference_modern_a/b.py. Layer by layer, every convolution, batch norm and linear
 layer must agree with the reference module's in forward order: torchvision wires branches with
 functions (`+`, `torch.cat`, `*`, `chunk`) and sometimes calls activations functionally, so those are
 compared through the totals and the output shape rather than one by one.
