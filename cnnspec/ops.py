@@ -16,7 +16,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any, NoReturn
 
 from .errors import CnnspecError, Diagnostic, Span, suggest
-from .words import join_words, plural, shape_text, value_text
+from .words import join_words, plural, shape_text, shown, value_text
 
 if TYPE_CHECKING:
     from .ir import Layer
@@ -82,7 +82,7 @@ class Param:
         }[self.kind]
 
     def _wrong(self, value) -> str:
-        return f"must be {self.expects()}, not {_shown(value)}"
+        return f"must be {self.expects()}, not {shown(value)}"
 
     def _bounds(self, number) -> str | None:
         if self.minimum is not None and number < self.minimum:
@@ -162,17 +162,12 @@ class Param:
                     f"not {len(value)} numbers")
         for item in value:
             if isinstance(item, bool) or not isinstance(item, int):
-                return f"must be whole numbers, not {_shown(item)}"
+                return f"must be whole numbers, not {shown(item)}"
             problem = self._bounds(item)
             if problem:
                 return problem
         return (value,)
 
-
-def _shown(value) -> str:
-    if isinstance(value, str):
-        return f"the word `{value}`"
-    return value_text(value)
 
 
 # ---------------------------------------------------------------------------------------- rules

@@ -17,7 +17,7 @@ from . import ops
 from .errors import CnnspecError, Diagnostic, Source, Span, suggest
 from .ir import Arg, Block, Group, Layer, Merge, Network, Repeat, Value, expand
 from .syntax import Program, span_of
-from .words import join_words, value_text
+from .words import join_words, shown
 
 # Bounds on what a spec can ask for; beyond them the number is a typo, not a network.
 REPEAT_LIMIT = 10_000
@@ -307,7 +307,7 @@ class _Resolver:
         if isinstance(count, bool):
             count = int(count)
         if not isinstance(count, int):
-            self.error(f"a repeat count must be a whole number, not {_show(count)}", count_span)
+            self.error(f"a repeat count must be a whole number, not {shown(count)}", count_span)
             return body
         if count < 0:
             self.error(f"a repeat count must be 0 or more, not {count}", count_span)
@@ -650,7 +650,7 @@ class _Resolver:
             self.undefined(str(value), span_of(node, scope.source), scope)
             return MISSING
         if not accepts(value):
-            self.error(f"expected {expected} here, not {_show(value)}", span_of(node, scope.source))
+            self.error(f"expected {expected} here, not {shown(value)}", span_of(node, scope.source))
             return MISSING
         return value
 
@@ -729,7 +729,3 @@ def _squash(text: str) -> str:
     return " ".join(" ".join(lines).split()).replace("( ", "(").replace(" )", ")").replace("[ ", "[").replace(" ]", "]")
 
 
-def _show(value) -> str:
-    if isinstance(value, Word):
-        return f"the word `{value}`"
-    return value_text(value)

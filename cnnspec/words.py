@@ -29,5 +29,12 @@ def value_text(value) -> str:
     return str(value)
 
 
+def shown(value) -> str:
+    """A value in a message: a word (any string) says so, `the word \`same\``; the rest as written."""
+    if isinstance(value, str):
+        return f"the word `{value}`"
+    return value_text(value)
+
+
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
     return f"{count} {noun if count == 1 else (nouns or noun + 's')}"
