@@ -30,7 +30,7 @@ def value_text(value) -> str:
 
 
 def shown(value) -> str:
-    """A value in a message: a word (any string) says so, `the word \`same\``; the rest as written."""
+    """A value in a message: a word (any string) is shown as "the word `same`"; the rest as written."""
     if isinstance(value, str):
         return f"the word `{value}`"
     return value_text(value)
