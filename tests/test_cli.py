@@ -327,3 +327,13 @@ def test_functions_in_expressions():
         "INPUT(16, 4, 4) -> se(16) -> CONV(round(2.5) + round(3.5) + ceil(7 / 2.0) + floor(1.9) + abs(-2)"
         " + min(3, 1, 2), k=1)"))
     assert [l.output_shape[0] for l in report.layers if l.op == "conv"] == [8, 16, 2 + 4 + 4 + 1 + 2 + 1]
+
+
+def test_sources_compile_without_warnings():
+    """An invalid escape in a docstring only warns once, when the byte-code is first written: compile all."""
+    import warnings
+
+    for path in sorted((ROOT / "cnnspec").glob("*.py")):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            compile(path.read_text(encoding="utf-8"), str(path), "exec")
