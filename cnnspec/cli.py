@@ -43,6 +43,16 @@ def _parser() -> argparse.ArgumentParser:
                         help="meta (default: shapes only, no weights allocated) or cpu (a random input, "
                              "whose output must be finite)")
     verify.add_argument("--batch", "-b", type=_whole_number(1), default=1, metavar="B", help="batch size (default: 1)")
+    lower = commands.add_parser(
+        "lower", help="write the spec as standalone PyTorch source (one readable nn.Module)",
+        description="Write the spec as PyTorch source that needs only torch: named submodules, loops for "
+                    "repeats, a comment with the spec's line for each layer. Its parameters have the names "
+                    "and shapes of cnnspec.lower(...).")
+    lower.add_argument("file", metavar="FILE", help="the .cnn spec, or - for standard input")
+    lower.add_argument("--set", dest="variables", metavar="NAME=VALUE", action="append", default=[],
+                       help="give or override a variable of the spec (repeatable)")
+    lower.add_argument("-o", "--output", metavar="MODEL.py", help="write the source here (default: print it)")
+    lower.add_argument("--class-name", default="Net", metavar="NAME", help="the class's name (default: Net)")
     importer = commands.add_parser(
         "import", help="turn a PyTorch model (FILE.py:CLASS) into .cnn text",
         description="Trace an nn.Module with torch.fx and write it as a .cnn spec, repeats folded. "
@@ -120,22 +130,33 @@ def _verify(args) -> int:
     return 0 if result.ok else EXIT_ERROR
 
 
-def _import(args) -> int:
-    from .importer import import_file, parse_input_shape
-
-    text = import_file(args.model, parse_input_shape(args.input))
-    if args.output:
-        try:
-            with open(args.output, "w", encoding="utf-8") as handle:
-                handle.write(text)
-        except OSError as exc:
-            raise CnnspecError(f"cannot write: {exc.strerror or exc}", path=args.output) from None
-    else:
+def _write(text: str, output: str | None) -> int:
+    """Text to the file named by -o, or to standard output."""
+    if not output:
         sys.stdout.write(text)
+        return 0
+    try:
+        with open(output, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise CnnspecError(f"cannot write: {exc.strerror or exc}", path=output) from None
     return 0
 
 
-COMMANDS = {"analyze": _analyze, "verify": _verify, "import": _import}
+def _import(args) -> int:
+    from .importer import import_file, parse_input_shape
+
+    return _write(import_file(args.model, parse_input_shape(args.input)), args.output)
+
+
+def _lower(args) -> int:
+    from . import load
+    from .codegen import generate
+
+    return _write(generate(load(args.file), class_name=args.class_name, **_variables(args.variables)), args.output)
+
+
+COMMANDS = {"analyze": _analyze, "verify": _verify, "import": _import, "lower": _lower}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -134,3 +134,19 @@ def test_import_help_warns_that_it_runs_code(capsys):
     with pytest.raises(SystemExit):
         main(["import", "--help"])
     assert "which runs its code" in " ".join(capsys.readouterr().out.split())
+
+
+def test_lower_command_writes_importable_source(tmp_path, capsys):
+    import importlib.util
+
+    out = tmp_path / "model.py"
+    assert main(["lower", str(SPECS / "template.cnn"), "--set", "N=1", "-o", str(out)]) == 0
+    spec = importlib.util.spec_from_file_location("generated_template", out)
+    generated = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generated)
+    with torch.device("meta"):
+        model = generated.Net()
+    expected = lower(cnnspec.load(SPECS / "template.cnn"), device="meta", N=1)
+    assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == \
+        {k: tuple(v.shape) for k, v in expected.state_dict().items()}
+    assert sum(isinstance(m, torch.nn.Conv2d) for m in model.modules()) == 1 * 3
