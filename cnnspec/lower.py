@@ -8,6 +8,8 @@ out again here. torch is imported only by this module (and `torch_modules`).
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from . import ops
 from .ir import Block, Group, Layer, Merge, Network, Repeat
 from .syntax import Program
@@ -69,7 +71,7 @@ class _Builder:
         for node in nodes:
             if isinstance(node, Layer):
                 report = next(self.layers)
-                value = scope.add_step(_name(report.path), self.module(node, report), (value,))
+                value = scope.add_step(_name(report.path, node), self.module(node, report), (value,))
             elif isinstance(node, Repeat):
                 scope_report = next(self.scopes)
                 if node.label:  # a named repeat is a module holding its passes, numbered as one sequence
@@ -77,7 +79,7 @@ class _Builder:
                     end = 0
                     for _ in range(node.count):
                         end = self.walk(node.body, inner, end)
-                    value = scope.add_step(_name(scope_report.path), inner, (value,))
+                    value = scope.add_step(_name(scope_report.path, node), inner, (value,))
                 else:
                     for _ in range(node.count):
                         value = self.walk(node.body, scope, value)
@@ -85,11 +87,11 @@ class _Builder:
                 scope_report = next(self.scopes)
                 inner = Scope()
                 self.walk(node.body, inner, 0)
-                value = scope.add_step(_name(scope_report.path), inner, (value,))
+                value = scope.add_step(_name(scope_report.path, node), inner, (value,))
             elif isinstance(node, Merge):
                 ends = tuple(self.walk(branch, scope, value) for branch in node.branches)
                 report = next(self.layers)
-                value = scope.add_step(_name(report.path), self.module(node, report), ends)
+                value = scope.add_step(_name(report.path, node), self.module(node, report), ends)
             else:
                 raise AssertionError(f"unknown IR node {node!r}")
         return value
@@ -100,5 +102,19 @@ class _Builder:
         return op.module(ops.fill_defaults(op, node), report.input_shape, report.output_shape)
 
 
-def _name(path: str) -> str:
-    return path.rsplit(".", 1)[-1]
+@lru_cache(maxsize=1)
+def _probe(scope_class):
+    """An empty Scope, to ask which names a module already has (methods, and `plan`)."""
+    return scope_class()
+
+
+def _name(path: str, node) -> str:
+    """The child's name in its module: the last part of its path, unless torch.nn.Module has it already."""
+    from .errors import CnnspecError
+    from .torch_modules import Scope
+
+    name = path.rsplit(".", 1)[-1]
+    if hasattr(_probe(Scope), name):
+        raise CnnspecError(f"label `{name}` is already an attribute of the lowered torch module (`.{name}`), so it "
+                           "cannot name a layer there; choose another label", node.span)
+    return name

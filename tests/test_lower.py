@@ -150,3 +150,16 @@ def test_lower_command_writes_importable_source(tmp_path, capsys):
     assert {k: tuple(v.shape) for k, v in model.state_dict().items()} == \
         {k: tuple(v.shape) for k, v in expected.state_dict().items()}
     assert sum(isinstance(m, torch.nn.Conv2d) for m in model.modules()) == 1 * 3
+
+
+@pytest.mark.parametrize("label", ["train", "forward", "plan"])
+def test_a_label_torch_modules_already_use_is_refused(label, tmp_path, capsys):
+    path = tmp_path / "net.cnn"
+    path.write_text(f"INPUT(3, 8, 8) -> {label}: BN -> RELU")
+    assert main(["verify", str(path)]) == 1
+    column = 19 + len(label) + 2
+    assert capsys.readouterr().err == (
+        f"{path}:1:{column}: error: label `{label}` is already an attribute of the lowered torch module "
+        f"(`.{label}`), so it cannot name a layer there; choose another label\n"
+        f"    INPUT(3, 8, 8) -> {label}: BN -> RELU\n"
+        f"    {' ' * (column - 1)}^~\n")
