@@ -1,4 +1,4 @@
-"""The command line: `cnnspec analyze FILE`. Catches CnnspecError, and nothing broader."""
+"""The command line: `cnnspec analyze | verify | lower | import`. Catches CnnspecError, and nothing broader."""
 
 from __future__ import annotations
 
@@ -6,10 +6,18 @@ import argparse
 import re
 import sys
 
+from .analyze import DTYPE_BYTES
 from .errors import CnnspecError, format_diagnostic
+from .render import FORMATS
 
 EXIT_ERROR = 1
-EXIT_USAGE = 2
+
+
+def _spec_arguments(parser: argparse.ArgumentParser) -> None:
+    """FILE and --set, the arguments of every command that reads a spec."""
+    parser.add_argument("file", metavar="FILE", help="the .cnn spec, or - for standard input")
+    parser.add_argument("--set", dest="variables", metavar="NAME=VALUE", action="append", default=[],
+                        help="give or override a variable of the spec (repeatable), e.g. --set N=3")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -20,25 +28,21 @@ def _parser() -> argparse.ArgumentParser:
     analyze = commands.add_parser(
         "analyze", help="print each layer's output shape, params, MACs, activations and receptive field",
         description="Analyze a .cnn spec statically (PyTorch is not imported).")
-    analyze.add_argument("file", metavar="FILE", help="the .cnn spec, or - for standard input")
-    analyze.add_argument("--set", dest="variables", metavar="NAME=VALUE", action="append", default=[],
-                         help="give or override a variable of the spec (repeatable), e.g. --set N=3")
-    analyze.add_argument("--format", "-f", choices=("table", "json", "csv", "markdown"), default="table",
+    _spec_arguments(analyze)
+    analyze.add_argument("--format", "-f", choices=FORMATS, default="table",
                          help="output format (default: table)")
     analyze.add_argument("--batch", "-b", type=_whole_number(1), default=1, metavar="B",
                          help="batch size for the memory estimate (default: 1)")
     analyze.add_argument("--depth", "-d", type=_whole_number(0), default=None, metavar="N",
                          help="table rows down to N levels of blocks and repeats (0: totals only; default: all)")
-    analyze.add_argument("--dtype", choices=("float32", "float16", "bfloat16", "float64"), default="float32",
+    analyze.add_argument("--dtype", choices=tuple(DTYPE_BYTES), default="float32",
                          help="element type for the memory estimate (default: float32)")
     verify = commands.add_parser(
         "verify", help="lower the spec to PyTorch, run it, and check every layer against the analysis",
         description="Build the spec as a torch.nn.Module, run one forward pass with hooks, and compare each "
                     "layer's output shape, params, buffers and MACs (FlopCounterMode) with the static analysis. "
                     "Exits with 1 on any mismatch. Needs PyTorch (cnnspec[torch]).")
-    verify.add_argument("file", metavar="FILE", help="the .cnn spec, or - for standard input")
-    verify.add_argument("--set", dest="variables", metavar="NAME=VALUE", action="append", default=[],
-                        help="give or override a variable of the spec (repeatable)")
+    _spec_arguments(verify)
     verify.add_argument("--device", default="meta", metavar="DEVICE",
                         help="meta (default: shapes only, no weights allocated) or cpu (a random input, "
                              "whose output must be finite)")
@@ -48,9 +52,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Write the spec as PyTorch source that needs only torch: named submodules, loops for "
                     "repeats, a comment with the spec's line for each layer. Its parameters have the names "
                     "and shapes of cnnspec.lower(...).")
-    lower.add_argument("file", metavar="FILE", help="the .cnn spec, or - for standard input")
-    lower.add_argument("--set", dest="variables", metavar="NAME=VALUE", action="append", default=[],
-                       help="give or override a variable of the spec (repeatable)")
+    _spec_arguments(lower)
     lower.add_argument("-o", "--output", metavar="MODEL.py", help="write the source here (default: print it)")
     lower.add_argument("--class-name", default="Net", metavar="NAME", help="the class's name (default: Net)")
     importer = commands.add_parser(

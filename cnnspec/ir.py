@@ -103,12 +103,9 @@ class Network:
     body: tuple[Node, ...]
     source: Source = field(compare=False, repr=False)
 
-    def layers(self):
-        """Every concrete layer after INPUT, in execution order (a merge after its branches)."""
-        yield from expand(self.body)
-
 
 def expand(nodes):
+    """Every concrete layer of `nodes`, repeats unrolled, in execution order (a merge after its branches)."""
     for node in nodes:
         if isinstance(node, Repeat):
             for _ in range(node.count):

@@ -316,6 +316,11 @@ def pool_output_size(size: int, kernel: int, stride: int, pad: int, dilation: in
     return out
 
 
+def effective_kernel(kernel, dilation) -> tuple[int, ...]:
+    """The extent a dilated window covers on each axis: d·(k − 1) + 1."""
+    return tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+
+
 def same_padding(kernel: int, dilation: int) -> tuple[int, int]:
     """How PyTorch splits `padding='same'`: the extra element of an odd total goes after."""
     total = dilation * (kernel - 1)
@@ -332,7 +337,7 @@ def _check_window_fits(ctx: LayerContext, kernel, dilation, pads, what: str, spa
     """
     if all(n >= 1 for n in spatial_out):
         return
-    effective = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
+    effective = effective_kernel(kernel, dilation)
     padded = tuple(n + a + b for n, (a, b) in zip(ctx.spatial, pads))
     message = f"{ctx.text}: input is {shape_text(ctx.shape)}"
     if padded != ctx.spatial:
@@ -349,10 +354,10 @@ def _warn_untiled(ctx: LayerContext, kernel, stride, dilation, pads) -> None:
     Rows of padding left over are not worth a word: `k=3, s=2, p=1` on an even size always leaves one.
     """
     dropped = []
-    for axis, (n, k, s, d, (a, b)) in enumerate(zip(ctx.spatial, kernel, stride, dilation, pads)):
-        if d * (k - 1) + 1 < s:  # windows with gaps between them skip rows by design (1×1, stride 2)
+    for axis, (n, e, s, (a, b)) in enumerate(zip(ctx.spatial, effective_kernel(kernel, dilation), stride, pads)):
+        if e < s:  # windows with gaps between them skip rows by design (1×1, stride 2)
             continue
-        unread = (n + a + b - (d * (k - 1) + 1)) % s - b
+        unread = (n + a + b - e) % s - b
         if unread > 0:
             noun = _AXIS_NAMES[ctx.rank][axis]
             dropped.append(f"last {noun}" if unread == 1 else f"last {unread} {noun}s")
@@ -400,7 +405,7 @@ def _conv(ctx: LayerContext) -> LayerResult:
     weights_per_output = (c_in // groups) * math.prod(kernel)
     params = out * weights_per_output + (out if ctx.args["bias"] else 0)
     macs = out * math.prod(spatial) * weights_per_output
-    window = Window(tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation)), stride)
+    window = Window(effective_kernel(kernel, dilation), stride)
     return LayerResult((out, *spatial), params=params, macs=macs, window=window)
 
 
@@ -425,7 +430,7 @@ def _pool(ctx: LayerContext, *, dilated: bool) -> LayerResult:
     _check_window_fits(ctx, kernel, dilation, pads, "window", spatial)
     if not ceil:
         _warn_untiled(ctx, kernel, stride, dilation, pads)
-    window = Window(tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation)), stride)
+    window = Window(effective_kernel(kernel, dilation), stride)
     return LayerResult((ctx.channels, *spatial), window=window)
 
 
