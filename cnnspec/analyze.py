@@ -31,6 +31,34 @@ def analyze(net: Program | Network, /, batch: int = 1, dtype: str = "float32", *
 
 
 @dataclass(frozen=True, slots=True)
+class Step:
+    """One layer as the analysis ran it: the IR node, what its rule saw, and what the rule returned."""
+
+    node: Layer | Merge
+    context: ops.LayerContext
+    result: ops.LayerResult
+    input_field: tuple  # the receptive field and jump of its input, which its window grows
+    input_jump: tuple
+
+
+def analyze_steps(net: Network) -> tuple[Report, tuple[Step, ...]]:
+    """The Report, with each layer's rule input and result (for answer keys, which show the working)."""
+    analysis = _Analysis(net, keep_steps=True)
+    return analysis.run(1, "float32"), tuple(analysis.steps)
+
+
+def apply(node: Layer | Merge, shape: tuple[int, ...], branches: tuple[tuple[int, ...], ...] = ()):
+    """Run one layer's rule on another input (a student's own previous answer): (context, result).
+
+    Raises CnnspecError when the layer cannot take that input.
+    """
+    op = ops.get(node.op)
+    ctx = ops.LayerContext(node, op, ops.fill_defaults(op, node), branches[0] if branches else shape, shape[1:],
+                           branches=branches, branch_spans=(node.span,) * len(branches))
+    return ctx, op.rule(ctx)
+
+
+@dataclass(frozen=True, slots=True)
 class _State:
     """What flows along the chain: the tensor's shape, its receptive field and jump, and where it came from."""
 
@@ -85,8 +113,9 @@ class _OpenScope:
 
 
 class _Analysis:
-    def __init__(self, net: Network):
+    def __init__(self, net: Network, keep_steps: bool = False):
         self.net = net
+        self.steps: list[Step] | None = [] if keep_steps else None
         self.layers: list[LayerReport] = []
         self.scopes: list[ScopeReport | None] = []
         self.warnings: list[Diagnostic] = []
@@ -198,6 +227,8 @@ class _Analysis:
                 self.seen_warnings.add(key)
                 self.warnings.append(Diagnostic("warning", message, span))
         self.int64_buffers += result.int64_buffers
+        if self.steps is not None:
+            self.steps.append(Step(node, ctx, result, state.receptive, state.jump))
         index = len(self.layers) + 1
         self.layers.append(LayerReport(
             index=index, op=op.name, text=node.text, line=node.span.line, column=node.span.column,

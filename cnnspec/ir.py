@@ -102,6 +102,7 @@ class Network:
     input: Layer
     body: tuple[Node, ...]
     source: Source = field(compare=False, repr=False)
+    draws: tuple[Value, ...] = field(default=(), compare=False)  # what `choice` / `randint` drew, in order
 
 
 def expand(nodes):

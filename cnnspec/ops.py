@@ -271,6 +271,8 @@ class OpSpec:
     # Builds the equivalent torch module from the arguments (registry defaults filled in), the input and
     # the output shape; torch is imported inside, only when a network is lowered.
     module: Callable[[dict, tuple, tuple], Any] | None = None
+    # How the rule's numbers are worked out, in the notation of the lecture notes (answer keys, feedback).
+    derive: Callable[[LayerContext, LayerResult], Working] | None = None
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -384,20 +386,7 @@ def _conv(ctx: LayerContext) -> LayerResult:
         ctx.fail(f"{ctx.text}: g={groups} does not divide the {c_in} input channels", "g")
     if out % groups:
         ctx.fail(f"{ctx.text}: g={groups} does not divide the {out} output channels", "g")
-    padding = ctx.args["p"]
-    if padding == "same":
-        if any(s != 1 for s in stride):
-            ctx.fail(f"{ctx.text}: `p=same` needs stride 1; PyTorch refuses 'same' padding with stride "
-                     f"{_axes_text(stride)}", "p")
-        pads = tuple(same_padding(k, d) for k, d in zip(kernel, dilation))
-        uneven = [k for k, (a, b) in zip(kernel, pads) if a != b]
-        if uneven:
-            ctx.warn(f"{ctx.text}: `p=same` with the even kernel {shape_text(kernel)} pads unevenly: PyTorch "
-                     f"puts the extra padding after, not before", "p")
-    elif padding == "valid":
-        pads = ((0, 0),) * ctx.rank
-    else:
-        pads = tuple((p, p) for p in ctx.per_axis("p"))
+    pads = _conv_pads(ctx, kernel, stride, dilation)
     spatial = tuple(conv_output_size(n, k, s, a, b, d)
                     for n, k, s, (a, b), d in zip(ctx.spatial, kernel, stride, pads, dilation))
     _check_window_fits(ctx, kernel, dilation, pads, "kernel", spatial)
@@ -407,6 +396,23 @@ def _conv(ctx: LayerContext) -> LayerResult:
     macs = out * math.prod(spatial) * weights_per_output
     window = Window(effective_kernel(kernel, dilation), stride)
     return LayerResult((out, *spatial), params=params, macs=macs, window=window)
+
+
+def _conv_pads(ctx: LayerContext, kernel, stride, dilation) -> tuple[tuple[int, int], ...]:
+    """The padding before and after on each axis, from `p=N`, `p=(a, b)`, `p=same` or `p=valid`."""
+    padding = ctx.args["p"]
+    if padding == "same":
+        if any(s != 1 for s in stride):
+            ctx.fail(f"{ctx.text}: `p=same` needs stride 1; PyTorch refuses 'same' padding with stride "
+                     f"{_axes_text(stride)}", "p")
+        pads = tuple(same_padding(k, d) for k, d in zip(kernel, dilation))
+        if any(a != b for a, b in pads):
+            ctx.warn(f"{ctx.text}: `p=same` with the even kernel {shape_text(kernel)} pads unevenly: PyTorch "
+                     f"puts the extra padding after, not before", "p")
+        return pads
+    if padding == "valid":
+        return ((0, 0),) * ctx.rank
+    return tuple((p, p) for p in ctx.per_axis("p"))
 
 
 def _pool(ctx: LayerContext, *, dilated: bool) -> LayerResult:
@@ -569,6 +575,92 @@ def _input(ctx: LayerContext) -> LayerResult:  # INPUT is read by the analyzer, 
     return LayerResult(tuple(ctx.args["shape"]))
 
 
+# ------------------------------------------------------------------------------------- working
+#
+# Answer keys show how each number comes about, as the lecture notes write it: `32·(1·5²+1)` parameters,
+# `64·32·4²·5²` products, `⌊(28 + 2·0 − 5)/1⌋ + 1` for a size. Each text is arithmetic that evaluates to the
+# rule's own number (a test checks that for every layer of every spec); the rule stays the one source.
+
+
+@dataclass(frozen=True, slots=True)
+class Working:
+    axes: tuple[str, ...] = ()  # the output size along each spatial axis (convolution, pooling)
+    size: str = ""  # the output's size worked out in another way (FLATTEN, CONCAT, …)
+    params: str = ""
+    macs: str = ""
+
+
+_POWERS = {2: "²", 3: "³"}
+
+
+def _power(values) -> str:
+    """`5²` for a square window, `5³` for a cube, `3·5` otherwise; one axis is the size itself."""
+    if len(values) > 1 and len(set(values)) == 1:
+        return f"{values[0]}{_POWERS[len(values)]}"
+    return "·".join(map(str, values))
+
+
+def size_working(n: int, k: int, s: int, before: int, after: int, d: int, ceil: bool = False) -> str:
+    """`⌊(28 + 2·0 − 5)/1⌋ + 1`: PyTorch's output size along one axis, as a formula."""
+    padded = f"{n} + 2·{before}" if before == after else f"{n} + {before} + {after}"
+    window = f"{k}" if d == 1 else f"{d}·({k} − 1) − 1"
+    left, right = ("⌈", "⌉") if ceil else ("⌊", "⌋")
+    text = f"{left}({padded} − {window})/{s}{right} + 1"
+    if ceil and -(-(n + before + after - d * (k - 1) - 1) // s) * s >= n + before:
+        text += " − 1"  # PyTorch drops a last window that would start in the right padding
+    return text
+
+
+def _axes_working(ctx: LayerContext, kernel, stride, pads, dilation, ceil=False):
+    axes = []
+    for n, k, s, (a, b), d in zip(ctx.spatial, kernel, stride, pads, dilation):
+        axes.append(size_working(n, k, s, a, b, d, ceil))
+    return tuple(axes)
+
+
+def _conv_working(ctx: LayerContext, result: LayerResult) -> Working:
+    out = result.shape[0]
+    groups = ctx.channels if ctx.args["g"] == "in" else ctx.args["g"]
+    kernel, stride, dilation = ctx.per_axis("k"), ctx.per_axis("s"), ctx.per_axis("d")
+    pads = _conv_pads(ctx, kernel, stride, dilation)
+    per_filter = str(ctx.channels) if groups == 1 else f"({ctx.channels}/{groups})"
+    weights = f"{per_filter}·{_power(kernel)}"
+    params = f"{out}·({weights}+1)" if ctx.args["bias"] else f"{out}·{weights}"
+    return Working(axes=_axes_working(ctx, kernel, stride, pads, dilation), params=params,
+                   macs=f"{out}·{per_filter}·{_power(result.shape[1:])}·{_power(kernel)}")
+
+
+def _pool_working(ctx: LayerContext, result: LayerResult) -> Working:
+    kernel = ctx.per_axis("k")
+    stride = ctx.per_axis("s") if ctx.given("s") else kernel
+    dilation = ctx.per_axis("d") if "d" in ctx.args else (1,) * ctx.rank
+    pads = tuple((p, p) for p in ctx.per_axis("p"))
+    return Working(axes=_axes_working(ctx, kernel, stride, pads, dilation, ctx.args["ceil"]))
+
+
+def _features(shape) -> str:
+    return "·".join(map(str, shape))
+
+
+def _fc_working(ctx: LayerContext, result: LayerResult) -> Working:
+    out, features = result.shape[0], math.prod(ctx.shape)
+    inputs = str(features) if len(ctx.shape) == 1 else f"{_features(ctx.shape)}"
+    params = f"{out}·({inputs}+1)" if ctx.args["bias"] else f"{out}·{inputs}"
+    return Working(params=params, macs=f"{out}·{inputs}")
+
+
+def _flatten_working(ctx: LayerContext, result: LayerResult) -> Working:
+    return Working(size=_features(ctx.shape) if len(ctx.shape) > 1 else "")
+
+
+def _batchnorm_working(ctx: LayerContext, result: LayerResult) -> Working:
+    return Working(params=f"2·{ctx.channels}")
+
+
+def _concat_working(ctx: LayerContext, result: LayerResult) -> Working:
+    return Working(size=" + ".join(str(shape[0]) for shape in ctx.branches))
+
+
 # ------------------------------------------------------------------------------ torch equivalents
 
 
@@ -651,15 +743,17 @@ OPS: tuple[OpSpec, ...] = (
             _BIAS,
             Param("in", "int", "input channels, checked against what arrives", None,
                   aliases=("in_channels",), minimum=1)),
-           positional=("out",), aliases={"convolution": {}}, example="CONV(32, k=3, p=1)", module=_torch_conv),
+           positional=("out",), aliases={"convolution": {}}, example="CONV(32, k=3, p=1)", module=_torch_conv,
+           derive=_conv_working),
     OpSpec("maxpool", "max pooling", lambda ctx: _pool(ctx, dilated=True),
            (Param("k", "ints", "window size", REQUIRED, aliases=("kernel", "kernel_size"), minimum=1),
             _POOL_S, _POOL_P, _D, _CEIL),
-           positional=("k",), aliases={"pool": {}}, example="MAXPOOL(2)", module=_torch_pool("Max")),
+           positional=("k",), aliases={"pool": {}}, example="MAXPOOL(2)", module=_torch_pool("Max"),
+           derive=_pool_working),
     OpSpec("avgpool", "average pooling", lambda ctx: _pool(ctx, dilated=False),
            (Param("k", "ints", "window size", REQUIRED, aliases=("kernel", "kernel_size"), minimum=1),
             _POOL_S, _POOL_P, _CEIL),
-           positional=("k",), example="AVGPOOL(2)", module=_torch_pool("Avg")),
+           positional=("k",), example="AVGPOOL(2)", module=_torch_pool("Avg"), derive=_pool_working),
     OpSpec("adaptiveavgpool", "average pooling to a fixed output size", _adaptive_pool, (_OUT_SIZE,),
            positional=("out",), aliases={"gap": {"out": 1}}, example="ADAPTIVEAVGPOOL(7)",
            module=lambda args, shape, out: _nn("AdaptiveAvgPool", len(shape) - 1)(args["out"])),
@@ -682,7 +776,8 @@ OPS: tuple[OpSpec, ...] = (
     OpSpec("bn", "batch normalisation: 2·C parameters, 2·C + 1 buffers", _batchnorm,
            (Param("eps", "float", "added to the variance", 1e-5, minimum=0),
             Param("momentum", "float", "of the running statistics", 0.1, minimum=0, maximum=1)),
-           aliases={"batchnorm": {}}, example="BN", module=lambda args, shape, out: _nn("BatchNorm", len(shape) - 1)(shape[0], args["eps"], args["momentum"])),
+           aliases={"batchnorm": {}}, example="BN", derive=_batchnorm_working,
+           module=lambda args, shape, out: _nn("BatchNorm", len(shape) - 1)(shape[0], args["eps"], args["momentum"])),
     OpSpec("lrn", "local response normalisation", _lrn,
            (Param("size", "int", "neighbouring channels", REQUIRED, minimum=1),
             Param("alpha", "float", "scale", 1e-4), Param("beta", "float", "exponent", 0.75),
@@ -696,7 +791,8 @@ OPS: tuple[OpSpec, ...] = (
                          Param("mode", "word", "what is dropped", "row", choices=("row", "batch"))),
            positional=("p",), aliases={"droppath": {}}, example="STOCHASTICDEPTH(0.2)",
            module=_ours("StochasticDepth", "p", "mode")),
-    OpSpec("flatten", "flattens to a vector", _flatten, example="FLATTEN", module=_plain("Flatten")),
+    OpSpec("flatten", "flattens to a vector", _flatten, example="FLATTEN", module=_plain("Flatten"),
+           derive=_flatten_working),
     OpSpec("channelshuffle", "channel shuffle (ShuffleNet)", _channel_shuffle,
            (Param("groups", "int", "groups", REQUIRED, aliases=("g",), minimum=1),),
            positional=("groups",), aliases={"shuffle": {}}, example="CHANNELSHUFFLE(2)", module=_ours("ChannelShuffle", "groups")),
@@ -708,7 +804,8 @@ OPS: tuple[OpSpec, ...] = (
            aliases={"sum": {}, "residual": {}}, example="ADD { CONV(64, k=3, p=1) -> BN | IDENTITY }",
            module=_ours("Add")),
     OpSpec("concat", "its branches concatenated on the channels", _concat, merge=True,
-           aliases={"cat": {}}, example="CONCAT { CONV(64, k=1) | CONV(64, k=3, p=1) }", module=_ours("Concat")),
+           aliases={"cat": {}}, example="CONCAT { CONV(64, k=1) | CONV(64, k=3, p=1) }", module=_ours("Concat"),
+           derive=_concat_working),
     OpSpec("mul", "the element-wise product of its branches, broadcast (a gate)", _mul, merge=True,
            aliases={"gate": {}}, example="MUL { IDENTITY | GAP -> CONV(16, k=1) -> SIGMOID }", module=_ours("Mul")),
     OpSpec("fc", "fully connected; flattens a spatial input first", _fc,
@@ -716,7 +813,8 @@ OPS: tuple[OpSpec, ...] = (
             _BIAS,
             Param("in", "int", "input features, checked against what arrives", None,
                   aliases=("in_features",), minimum=1)),
-           positional=("out",), aliases={"linear": {}, "dense": {}}, example="FC(10)", module=_torch_fc),
+           positional=("out",), aliases={"linear": {}, "dense": {}}, example="FC(10)", module=_torch_fc,
+           derive=_fc_working),
     OpSpec("resize", "interpolation to a size or by a scale", _resize,
            (Param("scale", "floats", "scale factor", None, aliases=("scale_factor",), minimum=1e-9, maximum=SIZE_LIMIT),
             Param("size", "ints", "output size", None, minimum=1),

@@ -8,6 +8,7 @@ it (a block body sees those before the block), and `--set` values override from 
 
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 from collections.abc import Mapping
@@ -29,6 +30,9 @@ FUNCTIONS = {
     "min": (min, (2, None)), "max": (max, (2, None)), "round": (round, (1, 1)),
     "floor": (math.floor, (1, 1)), "ceil": (math.ceil, (1, 1)), "abs": (abs, (1, 1)),
 }
+# Draws for per-student variants: `choice(16, 32, 64)` is one of its values, `randint(3, 7)` a whole number
+# from 3 to 7. With no variant (the instructor's own copy) each takes its first value, or its lowest.
+DRAWS = {"choice": (2, None), "randint": (2, 2)}
 
 
 class Word(str):
@@ -78,9 +82,21 @@ class _Scope:
     calls: tuple = ()  # the block calls being expanded, outermost first
 
 
-def resolve(program: Program, variables: Mapping[str, object] | None = None) -> Network:
-    """Resolve a parsed program into a Network, with `variables` overriding or supplying `let` values."""
-    return _Resolver(variables or {}).run(program)
+def resolve(program: Program, variables: Mapping[str, object] | None = None, *, variant: str | None = None,
+            attempt: int = 0) -> Network:
+    """Resolve a parsed program into a Network, with `variables` overriding or supplying `let` values.
+
+    `variant` (a student's ID) decides what each `choice(...)` / `randint(...)` draws; `attempt` starts
+    another series of draws for the same ID, for when the first one makes an invalid network.
+    """
+    return _Resolver(variables or {}, variant=variant, attempt=attempt).run(program)
+
+
+def draw_index(variant: str, attempt: int, ordinal: int, count: int) -> int:
+    """Which of `count` options the `ordinal`-th draw of a spec takes for this student: a hash of the three,
+    so the same ID gets the same worksheet on every machine and Python version."""
+    digest = hashlib.sha256(f"{variant}\x00{attempt}\x00{ordinal}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % count
 
 
 def evaluate(program: Program) -> Value:
@@ -92,8 +108,11 @@ def evaluate(program: Program) -> Value:
 
 
 class _Resolver:
-    def __init__(self, variables: Mapping[str, object]):
+    def __init__(self, variables: Mapping[str, object], *, variant: str | None = None, attempt: int = 0):
         self.errors: list[Diagnostic] = []
+        self.variant, self.attempt = variant, attempt
+        self.draws = 0  # draws made so far, in evaluation order: the next one's ordinal
+        self.drawn: list[Value] = []
         self.overrides: dict[str, Value] = {name: (v.value if isinstance(v, Arg) else v) for name, v in variables.items()}
         self.used: set[str] = set()  # variables that some expression read
         self.layer_count = 0
@@ -261,7 +280,7 @@ class _Resolver:
             self.error("the network must start with INPUT(...), the shape of one sample, e.g. INPUT(3, 32, 32)",
                        first_line(span_of(first, scope.source)))
         body = self.items(items, scope)
-        return Network(input_layer, body, scope.source)
+        return Network(input_layer, body, scope.source, tuple(self.drawn))
 
     def chain(self, chain, scope: _Scope) -> tuple:
         return self.items(chain.children[::2], scope) if chain is not None else ()
@@ -601,16 +620,19 @@ class _Resolver:
         name = str(name_token).lower()
         arg_nodes = [a for a in arg_nodes if a is not None]
         span = span_of(name_token, scope.source)
-        if name not in FUNCTIONS:
-            hint = suggest(name, FUNCTIONS) or f"; the functions are {join_words([f'`{f}`' for f in FUNCTIONS])}"
+        if name not in FUNCTIONS and name not in DRAWS:
+            known = [*FUNCTIONS, *DRAWS]
+            hint = suggest(name, known) or f"; the functions are {join_words([f'`{f}`' for f in known])}"
             self.error(f"unknown function `{name_token}`{hint}", span)
             return MISSING
-        minimum, maximum = FUNCTIONS[name][1]
+        minimum, maximum = FUNCTIONS[name][1] if name in FUNCTIONS else DRAWS[name]
         if not minimum <= len(arg_nodes) <= (maximum or len(arg_nodes)):
             wanted = f"{minimum}" if minimum == maximum else f"at least {minimum}"
             self.error(f"`{name}` takes {wanted} argument{'s' if (maximum or 2) > 1 else ''}, not {len(arg_nodes)}",
                        span_of(node, scope.source))
             return MISSING
+        if name in DRAWS:
+            return self.draw(name, node, arg_nodes, scope)
         values = [self.number(a, scope) for a in arg_nodes]
         if MISSING in values:
             return MISSING
@@ -618,6 +640,31 @@ class _Resolver:
             self.error(f"`{name}` needs a finite number, not {values[0]}", span_of(node, scope.source))
             return MISSING
         return self.bounded(FUNCTIONS[name][0](*values), node, scope)
+
+    def draw(self, name: str, node, arg_nodes, scope: _Scope):
+        """One value drawn for this student (see DRAWS); every draw counts, so later ones keep their place."""
+        ordinal, self.draws = self.draws, self.draws + 1
+        if name == "choice":
+            options = [self.eval(a, scope, words=True) for a in arg_nodes]
+            if MISSING in options:
+                return MISSING
+        else:
+            low, high = (self.typed(a, scope, lambda v: isinstance(v, int) and not isinstance(v, bool),
+                                    "a whole number") for a in arg_nodes)
+            if MISSING in (low, high):
+                return MISSING
+            if low > high:
+                self.error(f"`randint({low}, {high})` draws from an empty range: its first bound must not be "
+                           "above its second", span_of(node, scope.source))
+                return MISSING
+            if high - low >= REPEAT_LIMIT * REPEAT_LIMIT:
+                self.error(f"`randint` draws from at most {REPEAT_LIMIT * REPEAT_LIMIT:,} values, not "
+                           f"{high - low + 1:,}", span_of(node, scope.source))
+                return MISSING
+            options = range(low, high + 1)
+        value = options[0 if self.variant is None else draw_index(self.variant, self.attempt, ordinal, len(options))]
+        self.drawn.append(value)
+        return value
 
     def bounded(self, value, node, scope: _Scope):
         """A computed whole number, or MISSING (and a message) when it has more digits than a spec allows."""
