@@ -39,6 +39,7 @@ class Step:
     result: ops.LayerResult
     input_field: tuple  # the receptive field and jump of its input, which its window grows
     input_jump: tuple
+    source: int  # the layer whose output it takes (0: INPUT); a merge takes its branches' ends, in `inputs`
 
 
 def analyze_steps(net: Network) -> tuple[Report, tuple[Step, ...]]:
@@ -228,7 +229,7 @@ class _Analysis:
                 self.warnings.append(Diagnostic("warning", message, span))
         self.int64_buffers += result.int64_buffers
         if self.steps is not None:
-            self.steps.append(Step(node, ctx, result, state.receptive, state.jump))
+            self.steps.append(Step(node, ctx, result, state.receptive, state.jump, state.last))
         index = len(self.layers) + 1
         self.layers.append(LayerReport(
             index=index, op=op.name, text=node.text, line=node.span.line, column=node.span.column,

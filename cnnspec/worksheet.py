@@ -162,7 +162,8 @@ def cell(ex: Exercise, step: Step, index: int, column: str) -> Cell:
 
 
 def output_working(shape, working: ops.Working) -> str:
-    """`32×24×24: ⌊(28 + 2·0 − 5)/1⌋ + 1 = 24`, each distinct axis formula once."""
+    """`⌊(28 + 2·0 − 5)/1⌋ + 1 = 24 → 32×24×24`, each distinct axis formula once: the answer comes last,
+    after the last `=` or `→`, which is also where a student's worked answer is read."""
     text = shape_text(shape)
     if working.axes:
         parts = []
@@ -170,9 +171,9 @@ def output_working(shape, working: ops.Working) -> str:
             part = f"{formula} = {size}"
             if part not in parts:
                 parts.append(part)
-        return f"{text}: {'; '.join(parts)}"
+        return f"{'; '.join(parts)} → {text}"
     if working.size:
-        return f"{text}: {working.size} = {shape[0]}"
+        return f"{working.size} = {text}"
     return text
 
 
@@ -203,7 +204,7 @@ def _rf_working(report: Report, step: Step, index: int) -> str:
         part = f"{r} + ({k} − 1)·{j} = {out}"
         if part not in parts:
             parts.append(part)
-    return f"{shape_text(layer.receptive_field)}: {'; '.join(parts)}"
+    return f"{'; '.join(parts)} → {shape_text(layer.receptive_field)}"
 
 
 # -------------------------------------------------------------------------------------- questions
@@ -257,9 +258,10 @@ def _padding_question(ex: Exercise, index: int, qid: str) -> list[Question]:
         dilated = f", dilation {d}" if d != 1 else ""
         text = (f"Layer {index} is {layer.resolved} on a {shape_text(layer.input_shape)} input{where}: kernel {k}, "
                 f"stride {s}{dilated}. Which padding p, the same on both sides, keeps the size, that is, gives "
-                f"an output of {keep}? Give every such p, or `none` if there is none.")
+                f"an output of {keep}? If several do, any one is right; write `none` if none does.")
         if paddings:
             working = "; ".join(f"p = {p}: {ops.size_working(n, k, s, p, p, d, ceil)} = {target}" for p in paddings)
+            working += f" → {join_words([str(p) for p in paddings], 'or')}"
         else:
             working = _no_padding_reason(n, k, s, d, target, pooling, ceil)
         questions.append(Question(f"{qid}{'abc'[number] if len(distinct) > 1 else ''}", "padding", index, text,
@@ -270,15 +272,15 @@ def _padding_question(ex: Exercise, index: int, qid: str) -> list[Question]:
 def _no_padding_reason(n: int, k: int, s: int, d: int, target: int, pooling: bool, ceil: bool) -> str:
     if s == 1 and (d * (k - 1)) % 2 and not pooling:
         total = d * (k - 1)
-        return (f"none: keeping {n} needs {total} padding in all, an odd number that cannot be split evenly; "
-                f"PyTorch's padding='same' pads {total // 2} before and {total - total // 2} after")
+        return (f"keeping {n} needs {total} padding in all, an odd number that cannot be split evenly; "
+                f"PyTorch's padding='same' pads {total // 2} before and {total - total // 2} after → none")
     tried = range(k // 2 + 1) if pooling else range(d * (k - 1) + 1)
     sizes = [(p, ops.pool_output_size(n, k, s, p, d, ceil) if pooling else ops.conv_output_size(n, k, s, p, p, d))
              for p in tried][:4]
-    reason = f"none: no p gives {target} ({join_words([f'p = {p} gives {size}' for p, size in sizes])})"
+    reason = f"no p gives {target} ({join_words([f'p = {p} gives {size}' for p, size in sizes])})"
     if s > 1 and not pooling:
         reason += f"; PyTorch refuses padding='same' with stride {s}"
-    return reason
+    return reason + " → none"
 
 
 def _axis_words(rank: int) -> tuple[str, ...]:

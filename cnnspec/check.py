@@ -1,0 +1,495 @@
+"""Grading a filled worksheet: read what the student wrote, compare it exactly with the key, credit
+answers that follow from the student's own earlier slip, and name the mistake behind a wrong number.
+
+- Reading: sizes as `32x24x24`, `32 × 24 × 24`, `(32, 24, 24)`, `[-1, 32, 24, 24]`; counts as `51264`,
+  `51,264`, `51 264`; a worked answer (`32·(5²+1) = 832`) is read after its last `=` or `→`. Rounded
+  forms (`1.6K`, `4.6e5`) are refused with a note; anything else unreadable scores nothing.
+- Carried forward: each layer is also run (by the registry's rule, through `analyze.apply`) on the
+  student's own answer for its input; a cell that matches that is credited, and the grade says so.
+- Mistakes: each wrong cell is compared with the numbers a known slip would give (bias forgotten, ceil
+  for floor, …); a match names it. The slips are the only arithmetic here, and each is a wrong rule.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from fractions import Fraction
+
+from . import ops
+from .analyze import Step, apply
+from .errors import CnnspecError
+from .grading import Check, Grade
+from .sheets import Answers
+from .words import shape_text
+from .worksheet import COLUMNS, Cell, Exercise, Question, Worksheet
+
+SHAPED = ("output", "rf")  # columns whose answers are shapes; the others are whole numbers
+DEFAULT_WEIGHT = Fraction(1)
+
+
+# ------------------------------------------------------------------------------------ reading
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What a cell's text can mean: its possible values (`1,024` is 1024 or 1×24) or why it has none."""
+
+    values: tuple = ()
+    problem: str = ""  # set when the text cannot be read as an answer ("" and no values: left blank)
+
+    @property
+    def blank(self) -> bool:
+        return not self.values and not self.problem
+
+
+_ROUNDED = re.compile(r"\d(\.\d+)?\s*[kKmMgGbB]\b|\d[.,]?\d*\s*(thousand|million|billion)\b", re.I)
+_SCIENTIFIC = re.compile(r"^[+-]?\d+(\.\d+)?[eE][+-]?\d+$")
+_THOUSANDS = re.compile(r"^\d{1,3}([,' \u2009\u202f_]\d{3})+$")
+_BATCH = {"-1", "n", "b", "none", "batch", "?", "batch_size"}
+
+
+def read_value(text: str, shaped: bool) -> Reading:
+    """The possible values of a student's cell: tuples for a size, ints for a count."""
+    text = " ".join(str(text).split())
+    if not text or text in ("—", "-", "---"):
+        return Reading()
+    answer = re.split(r"=|→|->", text)[-1].strip()
+    if not answer:
+        return Reading(problem=f"`{text}` ends without a value")
+    if _ROUNDED.search(answer):
+        return Reading(problem=f"`{answer}` is rounded: write the exact whole number")
+    if shaped:
+        return _read_shape(answer)
+    number = _read_number(answer)
+    if isinstance(number, str):
+        return Reading(problem=number)
+    return Reading((number,))
+
+
+def _read_number(text: str) -> int | str:
+    """A whole number, or why the text is not one."""
+    text = re.sub(r"\s*(params|parameters|products|macs|mults|multiplications|flops|weights)\.?$", "", text,
+                  flags=re.I).strip()
+    if _THOUSANDS.match(text):
+        text = re.sub(r"[,' \u2009\u202f_]", "", text)
+    if re.fullmatch(r"[+-]?\d+", text):
+        return int(text)
+    if re.fullmatch(r"[+-]?\d+\.0*", text):
+        return int(float(text))
+    if _SCIENTIFIC.match(text):
+        value = Fraction(text.lower().split("e")[0]) * Fraction(10) ** int(text.lower().split("e")[1])
+        if value.denominator == 1:
+            return int(value)
+        return f"`{text}` is not a whole number"
+    if re.fullmatch(r"[+-]?\d*\.\d+", text):
+        return f"`{text}` is not a whole number: counts are exact"
+    return f"`{text}` is not a number"
+
+
+def _read_shape(text: str) -> Reading:
+    inner = text.strip()
+    bracketed = inner[:1] in "([{" and inner[-1:] in ")]}"
+    if bracketed:
+        inner = inner[1:-1]
+    inner = inner.replace("torch.Size", "").strip("()[] ")
+    readings = []
+    if not bracketed and _THOUSANDS.match(inner):  # `1,024`: a vector of 1024, unless it is 1×24
+        readings.append((int(re.sub(r"\D", "", inner)),))
+    parts = [p.strip() for p in re.split(r"\s*(?:×|x|X|\*|,|\s)\s*", inner) if p.strip()]
+    if parts and parts[0].lower() in _BATCH:
+        parts = parts[1:]
+    if parts and all(re.fullmatch(r"\d+", p) for p in parts):
+        readings.append(tuple(int(p) for p in parts))
+    if not readings:
+        return Reading(problem=f"`{text}` is not a size (write it as C×H×W, e.g. 32×24×24)")
+    return Reading(tuple(dict.fromkeys(readings)))
+
+
+# ------------------------------------------------------------------------------------ mistakes
+
+
+def mistakes(step: Step, column: str, ex: Exercise) -> list[tuple[object, str]]:
+    """(the value a known slip gives, what the slip is) for one layer's cell; only distinct wrong values."""
+    ctx, result, op = step.context, step.result, step.context.op.name
+    found: list[tuple[object, str]] = []
+
+    def add(value, message):
+        right = result.shape if column in SHAPED else _cell_value(result, column)
+        if value != right and value not in [v for v, _ in found]:
+            found.append((value, message))
+
+    if column == "output":
+        if op in ("conv", "maxpool", "avgpool"):
+            _size_mistakes(ctx, result, op, add)
+        if op == "flatten":
+            _flatten_mistakes(step, ex, add)
+    elif column == "params":
+        if op == "conv":
+            _conv_param_mistakes(ctx, result, add)
+        elif op == "fc":
+            _fc_param_mistakes(step, ex, add)
+        elif op == "bn":
+            add(4 * ctx.channels, f"BatchNorm counted as 4·C = 4·{ctx.channels}: its running mean and variance "
+                                  f"are buffers, not parameters; only γ and β are learned, 2·{ctx.channels}")
+    elif column in ("products", "flops"):
+        scale = 2 if column == "flops" else 1
+        if op in ("conv", "fc"):
+            positions = math.prod(result.shape[1:])
+            out = result.shape[0]
+            weights = result.macs // positions
+            if positions > 1:
+                add(scale * weights, f"weights only: {weights} is the number of weights, but each weight is used "
+                                     f"once per output position, so multiply by the {positions} positions")
+            if ctx.args.get("bias"):
+                add(scale * (result.macs + out * positions),
+                    f"bias counted in the products: adding the bias is an addition, not a product "
+                    f"({out * positions} too many)")
+            per_filter = ctx.channels // _groups(ctx) if op == "conv" else 1
+            if per_filter > 1:
+                add(scale * result.macs // per_filter,
+                    f"in-channels left out: each output sums over {per_filter} input channels, so multiply "
+                    f"by {per_filter}")
+        if column == "products":
+            add(2 * result.macs, "those are FLOPs (2 per multiply–accumulate); a product is one "
+                                 f"multiply–accumulate: {result.macs}")
+        else:
+            add(result.macs, f"those are MACs (products); FLOPs count 2 per multiply–accumulate: {2 * result.macs}")
+    return found
+
+
+def _groups(ctx) -> int:
+    return ctx.channels if ctx.args["g"] == "in" else ctx.args["g"]
+
+
+def _cell_value(result, column: str):
+    return {"params": result.params, "products": result.macs, "flops": 2 * result.macs,
+            "activations": math.prod(result.shape)}.get(column)
+
+
+def _size_mistakes(ctx, result, op: str, add) -> None:
+    kernel = ctx.per_axis("k")
+    given_stride = op == "conv" or ctx.args.get("s") is not None
+    stride = ctx.per_axis("s") if given_stride else kernel
+    dilation = ctx.per_axis("d") if "d" in ctx.args else (1,) * ctx.rank
+    if op == "conv":
+        if ctx.args["p"] in ("same", "valid"):
+            pads = tuple((a, b) for a, b in ops._conv_pads(ctx, kernel, stride, dilation))
+        else:
+            pads = tuple((p, p) for p in ctx.per_axis("p"))
+    else:
+        pads = tuple((p, p) for p in ctx.per_axis("p"))
+    channels = result.shape[0]
+
+    def sizes(rounding, stride_=stride, pad_total=None):
+        out = []
+        for n, k, s, (a, b), d in zip(ctx.spatial, kernel, stride_, pads, dilation):
+            total = a + b if pad_total is None else pad_total(a, b)
+            out.append(rounding(n + total - d * (k - 1) - 1, s) + 1)
+        return (channels, *out)
+
+    floor_div = lambda x, s: x // s  # noqa: E731
+    ceil_div = lambda x, s: -(-x // s)  # noqa: E731
+    if not ctx.args.get("ceil"):
+        add(sizes(ceil_div), "ceil instead of floor: the size rounds down, ⌊(n + 2p − k)/s⌋ + 1, since a window "
+                             "that does not fit whole is dropped")
+    if op != "conv" and not given_stride:
+        add(sizes(floor_div, (1,) * ctx.rank), f"pooling stride taken as 1: a pooling layer's stride is its "
+                                              f"kernel ({shape_text(kernel)}) unless given")
+    if any(a or b for a, b in pads):
+        add(sizes(floor_div, pad_total=lambda a, b: max(a, b)),
+            "total padding taken as per-side: p pads each side, so the input grows by 2·p, not p")
+        add(sizes(floor_div, pad_total=lambda a, b: 2 * (a + b)),
+            "padding counted twice: p is per side already, so the input grows by 2·p, not 4·p")
+    if op == "conv" and ctx.channels != channels:
+        add((ctx.channels, *result.shape[1:]), f"input channels kept: the output has one channel per filter, "
+                                                f"{channels}")
+
+
+def _flatten_mistakes(step: Step, ex: Exercise, add) -> None:
+    shape = step.context.shape
+    right = math.prod(shape)
+    explanation = f"FLATTEN's output is the product of its input's sizes, {'·'.join(map(str, shape))} = {right}"
+    for drop in range(len(shape)):
+        rest = shape[:drop] + shape[drop + 1:]
+        add((math.prod(rest),), f"wrong flatten size: an axis is left out; {explanation}")
+    for layer in ex.report.layers:
+        if layer.output_shape != shape and len(layer.output_shape) > 1:
+            add((math.prod(layer.output_shape),),
+                f"wrong flatten size: {math.prod(layer.output_shape)} is layer {layer.index}'s output "
+                f"({shape_text(layer.output_shape)}) flattened; FLATTEN takes {shape_text(shape)}: {explanation}")
+
+
+def _conv_param_mistakes(ctx, result, add) -> None:
+    out = result.shape[0]
+    kernel = math.prod(ctx.per_axis("k"))
+    per_filter = ctx.channels // _groups(ctx)
+    bias = out if ctx.args["bias"] else 0
+    weights = out * per_filter * kernel
+    positions = math.prod(result.shape[1:])
+    if bias:
+        add(weights, f"bias forgotten: each of the {out} filters also has a bias, +{out}")
+    if per_filter > 1:
+        add(out * kernel + bias, f"in-channels left out of the kernel: each filter spans all {per_filter} input "
+                                 f"channels, so it has {per_filter}·{_kernel_text(ctx)} weights")
+        if bias:
+            add(out * kernel, f"in-channels left out of the kernel (and the bias forgotten): each filter has "
+                              f"{per_filter}·{_kernel_text(ctx)} weights and a bias")
+    if positions > 1:
+        add((weights + bias) * positions, f"output-size multiplication: the filters' weights are shared by all "
+                                          f"{positions} output positions, so the count does not grow with the "
+                                          f"output size")
+        if bias:
+            add(weights * positions, f"output-size multiplication: the weights are shared by all {positions} "
+                                     f"output positions (and each filter also has a bias)")
+
+
+def _kernel_text(ctx) -> str:
+    kernel = ctx.per_axis("k")
+    return f"{kernel[0]}{'²' if len(kernel) == 2 else '³'}" if len(set(kernel)) == 1 and len(kernel) > 1 \
+        else "·".join(map(str, kernel))
+
+
+def _fc_param_mistakes(step: Step, ex: Exercise, add) -> None:
+    ctx, result = step.context, step.result
+    out, features = result.shape[0], math.prod(ctx.shape)
+    bias = out if ctx.args["bias"] else 0
+    if bias:
+        add(out * features, f"bias forgotten: each of the {out} outputs also has a bias, +{out}")
+    for layer in ex.report.layers:
+        wrong = math.prod(layer.output_shape)
+        if wrong != features and len(layer.output_shape) > 1:
+            add(out * wrong + bias, f"wrong flatten size: this counts {wrong} inputs, layer {layer.index}'s "
+                                    f"{shape_text(layer.output_shape)} flattened; the FC layer receives {features}")
+
+
+# ------------------------------------------------------------------------------------ grading
+
+
+@dataclass(frozen=True, slots=True)
+class CellGrade:
+    column: str
+    given: str
+    status: str  # "correct" | "carried" | "wrong" | "unreadable" | "blank"
+    points: Fraction
+    max_points: Fraction
+    message: str
+
+
+def parse_weights(text: str | None, columns) -> dict[str, Fraction]:
+    """`output=2,params=1`: points per cell of each column (and `questions=`, `total=`); default 1 each."""
+    weights = {c: DEFAULT_WEIGHT for c in (*columns, "questions", "total")}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        name, _, value = part.partition("=")
+        name = name.strip().lower()
+        if name not in weights:
+            raise CnnspecError(f"--weights: unknown column `{name}`; the weighted ones are "
+                               f"{', '.join(weights)}", path="--weights")
+        try:
+            weights[name] = Fraction(value.strip())
+        except (ValueError, ZeroDivisionError):
+            raise CnnspecError(f"--weights: `{part.strip()}` needs a number after `=`", path="--weights") from None
+        if weights[name] < 0:
+            raise CnnspecError(f"--weights: `{part.strip()}` is negative", path="--weights")
+    return weights
+
+
+def check(ws: Worksheet, ex: Exercise, answers: Answers, *, student: str = "",
+          weights: dict[str, Fraction] | None = None) -> Grade:
+    """Grade a filled worksheet against its key; never raises for what the student wrote."""
+    weights = weights or parse_weights(None, ws.columns)
+    own_outputs: dict[int, tuple] = {0: ex.report.input_shape}  # the student's readable output answers
+    checks, carried_cells = [], []
+    for row, step in zip(ws.rows, ex.steps):
+        key = str(row.index)
+        given_output = read_value(answers.cells.get((key, "output"), ""), True)
+        carried = _carried(row.index, step, ex, own_outputs)
+        if "output" in ws.columns and given_output.values:
+            own_outputs[row.index] = _best(given_output, row.cells[ws.columns.index("output")].answer, carried,
+                                           "output")
+        else:
+            own_outputs[row.index] = ex.report.layers[row.index - 1].output_shape if not carried \
+                else carried.shape
+        grades = []
+        for cell in row.cells:
+            text = answers.cells.get((key, cell.column), "")
+            grade = _grade_cell(cell, text, step, ex, carried, weights[cell.column], own_outputs[row.index])
+            grades.append(grade)
+            if grade.status == "carried":
+                carried_cells.append(f"row {key} {COLUMNS[cell.column]}")
+        checks.append(_row_check(f"row {key}: {row.layer}", grades))
+    if ws.totals:
+        grades = [_grade_total(cell, answers, ws, weights["total"]) for cell in ws.totals]
+        carried_cells += [f"total {COLUMNS[g.column]}" for g in grades if g.status == "carried"]
+        checks.append(_row_check("total", grades))
+    for question in ws.questions:
+        checks.append(_grade_question(question, answers.questions.get(question.id.lower(), ""), ex,
+                                      weights["questions"]))
+    notes = ()
+    if carried_cells:
+        notes = (f"Credited as carried forward (right for your own earlier answer, though that one was wrong): "
+                 f"{', '.join(carried_cells)}.",)
+    score = sum((c.points for c in checks), Fraction(0))
+    total = sum((c.max_points for c in checks), Fraction(0))
+    wrong = sum(1 for c in checks if not c.passed)
+    summary = (f"{ws.title}{f', variant {ws.variant}' if ws.variant else ''}: "
+               f"{_points(score)} of {_points(total)} points; "
+               + ("every answer is right." if not wrong else f"{wrong} of {len(checks)} rows and questions "
+                                                             "have something to fix."))
+    return Grade(student, tuple(checks), summary, notes=notes)
+
+
+def _points(value: Fraction) -> str:
+    return str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
+
+
+def _carried(index: int, step: Step, ex: Exercise, own: dict[int, tuple]):
+    """The layer's result on the student's own input, when that differs from the true one; else None."""
+    layer = ex.report.layers[index - 1]
+    try:
+        if step.context.op.merge:
+            branches = tuple(own.get(i, ex.report.layers[i - 1].output_shape if i else ex.report.input_shape)
+                             for i in layer.inputs)
+            if branches == tuple(step.context.branches):
+                return None
+            return apply(step.node, branches[0], branches)[1]
+        shape = own.get(step.source)
+        if shape is None or shape == step.context.shape:
+            return None
+        return apply(step.node, shape)[1]
+    except CnnspecError:
+        return None  # the layer cannot take the student's shape: nothing follows from it
+
+
+def _best(reading: Reading, right, carried, column: str):
+    """Which reading of an ambiguous answer to carry forward: the right one, or the consistent one."""
+    if right in reading.values:
+        return right
+    if carried is not None and carried.shape in reading.values:
+        return carried.shape
+    return reading.values[0]
+
+
+def _expected_from(carried, column: str, own_output):
+    if carried is None:
+        return None
+    if column == "output":
+        return carried.shape
+    if column == "activations":
+        return math.prod(own_output) if isinstance(own_output, tuple) else None
+    if column == "rf":
+        return None
+    return _cell_value(carried, column)
+
+
+def _grade_cell(cell: Cell, text: str, step: Step, ex: Exercise, carried, weight: Fraction, own_output) -> CellGrade:
+    name = COLUMNS[cell.column]
+    reading = read_value(text, cell.column in SHAPED)
+    if reading.blank:
+        return CellGrade(cell.column, text, "blank", Fraction(0), weight, f"{name}: no answer. Expected {cell.working}")
+    if reading.problem:
+        return CellGrade(cell.column, text, "unreadable", Fraction(0), weight,
+                         f"{name}: unreadable: {reading.problem}. Expected {cell.working}")
+    values = [_normal(v, cell.answer) for v in reading.values]
+    if cell.answer in values:
+        return CellGrade(cell.column, text, "correct", weight, weight, f"{name}: {_shown(cell.answer)} ✓")
+    follow = _expected_from(carried, cell.column, own_output)
+    if follow is not None and follow in values:
+        return CellGrade(cell.column, text, "carried", weight, weight,
+                         f"{name}: {_shown(follow)} follows from your own earlier answer (the key has "
+                         f"{cell.working}); credited as carried forward")
+    diagnosis = _diagnose(values, step, cell.column, ex, carried)
+    message = f"{name}: you wrote {_shown(values[0])}; expected {cell.working}"
+    if diagnosis:
+        message += f". Mistake: {diagnosis}"
+    return CellGrade(cell.column, text, "wrong", Fraction(0), weight, message)
+
+
+def _normal(value, answer):
+    """A vector written as a plain number (256) is the 1-element shape (256,) when the answer is a shape."""
+    if isinstance(answer, tuple) and isinstance(value, int):
+        return (value,)
+    return value
+
+
+def _shown(value) -> str:
+    return shape_text(value) if isinstance(value, tuple) else str(value)
+
+
+def _diagnose(values, step: Step, column: str, ex: Exercise, carried) -> str:
+    for value, message in mistakes(step, column, ex):
+        if _normal(value, values[0]) in values or value in values:
+            return message
+    return ""
+
+
+def _grade_total(cell: Cell, answers: Answers, ws: Worksheet, weight: Fraction) -> CellGrade:
+    name = COLUMNS[cell.column]
+    text = answers.cells.get(("total", cell.column), "")
+    reading = read_value(text, False)
+    if reading.blank:
+        return CellGrade(cell.column, text, "blank", Fraction(0), weight, f"total {name}: no answer. Expected {cell.working}")
+    if reading.problem:
+        return CellGrade(cell.column, text, "unreadable", Fraction(0), weight,
+                         f"total {name}: unreadable: {reading.problem}. Expected {cell.working}")
+    if cell.answer in reading.values:
+        return CellGrade(cell.column, text, "correct", weight, weight, f"total {name}: {cell.answer} ✓")
+    own = [read_value(answers.cells.get((str(row.index), cell.column), ""), False) for row in ws.rows]
+    if all(r.values for r in own) and sum(r.values[0] for r in own) in reading.values:
+        return CellGrade(cell.column, text, "carried", weight, weight,
+                         f"total {name}: {reading.values[0]} is the sum of your own column (the key has "
+                         f"{cell.answer}); credited as carried forward")
+    return CellGrade(cell.column, text, "wrong", Fraction(0), weight,
+                     f"total {name}: you wrote {reading.values[0]}; expected {cell.working}")
+
+
+def _row_check(name: str, grades: list[CellGrade]) -> Check:
+    return Check(name, sum((g.points for g in grades), Fraction(0)), sum((g.max_points for g in grades), Fraction(0)),
+                 "\n".join(g.message for g in grades))
+
+
+def _grade_question(question: Question, text: str, ex: Exercise, weight: Fraction) -> Check:
+    name = f"{question.id}: {question.kind} of layer {question.layer}"
+    if question.kind == "padding":
+        return _grade_padding(question, text, name, weight)
+    shaped = question.kind == "shape"
+    column = "output" if shaped else "params"
+    answer = next(iter(question.answers))
+    reading = read_value(text, shaped)
+    if reading.blank or reading.problem:
+        why = "no answer" if reading.blank else f"unreadable: {reading.problem}"
+        return Check(name, Fraction(0), weight, f"{why}. Expected {question.working}")
+    values = [_normal(v, answer) for v in reading.values]
+    if answer in values:
+        return Check(name, weight, weight, f"{_shown(answer)} ✓")
+    message = f"you wrote {_shown(values[0])}; expected {question.working}"
+    diagnosis = _diagnose(values, ex.steps[question.layer - 1], column, ex, None)
+    return Check(name, Fraction(0), weight, message + (f". Mistake: {diagnosis}" if diagnosis else ""))
+
+
+def _grade_padding(question: Question, text: str, name: str, weight: Fraction) -> Check:
+    right = sorted(question.answers)
+    expected = question.working
+    words = " ".join(text.split()).lower()
+    if not words:
+        return Check(name, Fraction(0), weight, f"no answer. Expected {expected}")
+    # The answer is what follows the last arrow, or the values given as `p = 1`, or the only numbers.
+    answer = re.split(r"→|->", words)[-1]
+    numbers = [int(n) for n in re.findall(r"\bp\s*=\s*(\d+)", answer)] or [int(n) for n in re.findall(r"\d+", answer)]
+    if "none" in answer or answer.strip(" .") in ("no", "impossible", "-"):
+        if not right:
+            return Check(name, weight, weight, "none ✓")
+        return Check(name, Fraction(0), weight, f"you wrote none; expected {expected}")
+    if not numbers:
+        return Check(name, Fraction(0), weight, f"unreadable: `{text}` is neither a padding nor `none`. "
+                                                f"Expected {expected}")
+    wrong = [n for n in numbers if n not in question.answers]
+    if not wrong:
+        also = [str(p) for p in right if p not in numbers]
+        return Check(name, weight, weight, f"{', '.join(map(str, numbers))} ✓" +
+                     (f" (also right: {', '.join(also)})" if also else ""))
+    return Check(name, Fraction(0), weight, f"p = {', '.join(map(str, wrong))} does not keep the size; "
+                                            f"expected {expected}")
