@@ -493,3 +493,4 @@ def _grade_padding(question: Question, text: str, name: str, weight: Fraction) -
                      (f" (also right: {', '.join(also)})" if also else ""))
     return Check(name, Fraction(0), weight, f"p = {', '.join(map(str, wrong))} does not keep the size; "
                                             f"expected {expected}")
+

@@ -9,6 +9,8 @@ import sys
 from .analyze import DTYPE_BYTES
 from .errors import CnnspecError, format_diagnostic
 from .render import FORMATS
+from .sheets import WRITERS as WORKSHEET_FORMATS
+from .worksheet import COLUMNS, DEFAULT_COLUMNS
 
 EXIT_ERROR = 1
 
@@ -65,7 +67,70 @@ def _parser() -> argparse.ArgumentParser:
     importer.add_argument("--input", "-i", required=True, metavar="SHAPE",
                           help="the shape of one sample, without the batch: 1,28,28 or 3x224x224")
     importer.add_argument("-o", "--output", metavar="OUT.cnn", help="write the spec here (default: print it)")
+
+    worksheet = commands.add_parser(
+        "worksheet", help="write the spec as an exercise: a table to fill in, or its answer key",
+        description="Write the exercise of the lecture notes: one row per layer with empty cells for the "
+                    "output size, # parameters and # products (or the columns asked for), and extra questions. "
+                    "With --key, every cell holds its answer and how it is worked out.")
+    _spec_arguments(worksheet)
+    _exercise_arguments(worksheet)
+    worksheet.add_argument("--format", "-f", choices=tuple(WORKSHEET_FORMATS), default="md",
+                           help="md, csv, yaml or tex (default: md)")
+    worksheet.add_argument("--key", action="store_true", help="the answer key, with the working")
+    worksheet.add_argument("-o", "--output", metavar="OUT", help="write it here (default: print it)")
+
+    check = commands.add_parser(
+        "check", help="grade a filled worksheet, or a directory of them (one per student)",
+        description="Grade a student's filled worksheet (.md, .csv, .yaml or .tex) against the spec's key, with "
+                    "the same --columns and --question options the worksheet was written with. Prints the "
+                    "feedback; a directory grades the whole class in parallel (the student ID is each file's "
+                    "name, and each student's variant is drawn from it).")
+    _spec_arguments(check)
+    check.add_argument("answers", metavar="ANSWERS", help="the filled worksheet, or a directory of them")
+    _exercise_arguments(check)
+    check.add_argument("--weights", metavar="COL=W,...",
+                       help="points per cell of each column, e.g. output=2,params=1 (also questions=, total=; "
+                            "default 1 each)")
+    _grading_arguments(check)
+
+    code = commands.add_parser(
+        "check-code", help="grade a student's PyTorch model (FILE.py), or a directory of them",
+        description="Run the student's file in a separate process with a time and memory limit, build its "
+                    "nn.Module, run a dry forward pass, and compare it layer by layer with the spec: kinds, "
+                    "output shapes, parameter counts. This runs the student's code (never in this process). "
+                    "Needs PyTorch (cnnspec[torch]).")
+    _spec_arguments(code)
+    code.add_argument("student", metavar="STUDENT.py", help="the student's Python file, or a directory of them")
+    code.add_argument("--class", dest="class_name", metavar="NAME",
+                      help="the nn.Module class to grade (default: the only one the file defines)")
+    code.add_argument("--variant", metavar="ID", help="the student's ID, which draws their values of the spec")
+    code.add_argument("--timeout", type=_whole_number(1), default=60, metavar="S",
+                      help="seconds the student's code may run (default: 60)")
+    code.add_argument("--memory", type=_whole_number(64), default=4096, metavar="MB",
+                      help="memory the student's code may use, in MiB (default: 4096)")
+    _grading_arguments(code)
     return parser
+
+
+def _exercise_arguments(parser: argparse.ArgumentParser) -> None:
+    """What makes a worksheet: its columns, its extra questions and the student's variant."""
+    parser.add_argument("--columns", metavar="COL,...", default=",".join(DEFAULT_COLUMNS),
+                        help=f"the table's columns, from {', '.join(COLUMNS)} (default: {','.join(DEFAULT_COLUMNS)})")
+    parser.add_argument("--question", "-q", dest="questions", action="append", default=[], metavar="KIND:LAYER",
+                        help="an extra question (repeatable): shape:N, params:N or padding:N, about layer N")
+    parser.add_argument("--variant", metavar="ID", help="the student's ID, which draws their values of the spec "
+                                                        "(choice(...), randint(...))")
+
+
+def _grading_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--gradescope", metavar="results.json", help="also write Gradescope's results.json")
+    parser.add_argument("--prairielearn", metavar="results.json", help="also write PrairieLearn's results.json")
+    parser.add_argument("--out", metavar="DIR", default="grades",
+                        help="for a directory of submissions: where roster.csv and feedback/ID.txt go "
+                             "(default: grades)")
+    parser.add_argument("--jobs", "-j", type=_whole_number(1), default=None, metavar="N",
+                        help="submissions graded at once (default: one per core)")
 
 
 def _whole_number(minimum: int):
@@ -136,12 +201,8 @@ def _write(text: str, output: str | None) -> int:
     """Text to the file named by -o, or to standard output."""
     if not output:
         sys.stdout.write(text)
-        return 0
-    try:
-        with open(output, "w", encoding="utf-8") as handle:
-            handle.write(text)
-    except OSError as exc:
-        raise CnnspecError(f"cannot write: {exc.strerror or exc}", path=output) from None
+    else:
+        _write_file(output, text)
     return 0
 
 
@@ -158,7 +219,99 @@ def _lower(args) -> int:
     return _write(generate(load(args.file), class_name=args.class_name, **_variables(args.variables)), args.output)
 
 
-COMMANDS = {"analyze": _analyze, "verify": _verify, "import": _import, "lower": _lower}
+def _table_task(args):
+    from .homework import TableTask
+    from .worksheet import parse_question
+
+    columns = tuple(c.strip().lower() for c in args.columns.split(",") if c.strip())
+    return TableTask(args.file, tuple(_variables(args.variables).items()), columns,
+                     tuple(parse_question(q) for q in args.questions), getattr(args, "weights", None), args.variant)
+
+
+def _worksheet(args) -> int:
+    from .sheets import WRITERS
+    from .worksheet import build, exercise
+
+    task = _table_task(args)
+    from . import load
+
+    ex = exercise(load(args.file), dict(task.variables), args.variant)
+    return _write(WRITERS[args.format](build(ex, task.columns, task.questions), args.key), args.output)
+
+
+def _check(args) -> int:
+    from .check import parse_weights
+
+    task = _table_task(args)
+    ws, _ = task.worksheet(args.variant)  # the spec and the options are the instructor's: fail early
+    parse_weights(task.weights, ws.columns)
+    return _grade(args, args.answers, task, (".md", ".markdown", ".csv", ".yaml", ".yml", ".tex"), processes=True)
+
+
+def _check_code(args) -> int:
+    from .homework import CodeTask
+    from .lower import require_torch
+
+    require_torch()
+    task = CodeTask(args.file, tuple(_variables(args.variables).items()), args.class_name, args.variant,
+                    args.timeout, args.memory)
+    task.exercise(args.variant)  # the spec is the instructor's: fail early
+    return _grade(args, args.student, task, (".py",), processes=False)
+
+
+def _grade(args, target: str, task, suffixes, processes: bool) -> int:
+    """Grade one submission (feedback on standard output) or a directory of them (roster and feedback files)."""
+    import os
+    from pathlib import Path
+
+    from . import feedback
+    from .grading import grade_class, submissions
+
+    path = Path(target)
+    if not path.is_dir():
+        if not path.is_file():
+            raise CnnspecError("no such file or directory", path=target)
+        grade = task(path, student=args.variant or "")
+        sys.stdout.write(feedback.feedback_text(grade))
+        if args.gradescope:
+            _write_file(args.gradescope, feedback.results_json(feedback.gradescope_results(grade)))
+        if args.prairielearn:
+            _write_file(args.prairielearn, feedback.results_json(feedback.prairielearn_results(grade)))
+        return 0
+    for option in ("gradescope", "prairielearn", "variant"):
+        if getattr(args, option):
+            raise CnnspecError(f"--{option} is for one submission (as an autograder runs it); a directory is "
+                               "graded into --out", path=target)
+    files = submissions(path, suffixes)
+    if not files:
+        raise CnnspecError(f"no submissions here: the directory has no {' or '.join(suffixes)} files", path=target)
+    grades = grade_class(files, task, jobs=args.jobs, processes=processes, progress=sys.stderr.isatty())
+    out = Path(args.out)
+    _write_file(str(out / "roster.csv"), feedback.roster_csv(grades))
+    for grade in grades:
+        _write_file(str(out / "feedback" / f"{grade.student}.txt"), feedback.feedback_text(grade))
+    mean = sum(float(g.score) for g in grades) / len(grades)
+    ungraded = sum(1 for g in grades if not g.gradable)
+    sys.stdout.write(f"graded {len(grades)} submissions: mean {mean:.4g} of {feedback.score_text(grades[0].max_score)}"
+                     + (f", {ungraded} could not be graded" if ungraded else "")
+                     + f"; roster: {os.path.join(args.out, 'roster.csv')}, feedback: "
+                       f"{os.path.join(args.out, 'feedback', '')}\n")
+    return 0
+
+
+def _write_file(name: str, text: str) -> None:
+    import os
+
+    try:
+        os.makedirs(os.path.dirname(name) or ".", exist_ok=True)
+        with open(name, "w", encoding="utf-8") as handle:
+            handle.write(text)
+    except OSError as exc:
+        raise CnnspecError(f"cannot write: {exc.strerror or exc}", path=name) from None
+
+
+COMMANDS = {"analyze": _analyze, "verify": _verify, "import": _import, "lower": _lower, "worksheet": _worksheet,
+            "check": _check, "check-code": _check_code}
 
 
 def main(argv: list[str] | None = None) -> int:

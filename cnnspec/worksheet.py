@@ -94,7 +94,7 @@ def exercise(program: Program, variables: dict | None = None, variant: str | Non
         net = resolve(program, variables or {}, variant=variant, attempt=attempt)
         try:
             report, steps = analyze_steps(net)
-            return Exercise(net, report, steps, variant)
+            return Exercise(net, report, steps, variant if net.draws else None)
         except CnnspecError as error:
             if variant is None or not net.draws:  # no draw to blame: the spec itself is wrong
                 raise
