@@ -209,16 +209,14 @@ def _size_mistakes(ctx, result, op: str, add) -> None:
 
 def _flatten_mistakes(step: Step, ex: Exercise, add) -> None:
     shape = step.context.shape
-    right = math.prod(shape)
-    explanation = f"FLATTEN's output is the product of its input's sizes, {'·'.join(map(str, shape))} = {right}"
+    right = f"FLATTEN receives {shape_text(shape)}, so {'·'.join(map(str, shape))} = {math.prod(shape)}"
     for drop in range(len(shape)):
-        rest = shape[:drop] + shape[drop + 1:]
-        add((math.prod(rest),), f"wrong flatten size: an axis is left out; {explanation}")
+        add((math.prod(shape[:drop] + shape[drop + 1:]),), f"wrong flatten size: a size is left out; {right}")
     for layer in ex.report.layers:
         if layer.output_shape != shape and len(layer.output_shape) > 1:
             add((math.prod(layer.output_shape),),
                 f"wrong flatten size: {math.prod(layer.output_shape)} is layer {layer.index}'s output "
-                f"({shape_text(layer.output_shape)}) flattened; FLATTEN takes {shape_text(shape)}: {explanation}")
+                f"({shape_text(layer.output_shape)}) flattened; {right}")
 
 
 def _conv_param_mistakes(ctx, result, add) -> None:
@@ -337,8 +335,8 @@ def check(ws: Worksheet, ex: Exercise, answers: Answers, *, student: str = "",
     wrong = sum(1 for c in checks if not c.passed)
     summary = (f"{ws.title}{f', variant {ws.variant}' if ws.variant else ''}: "
                f"{_points(score)} of {_points(total)} points; "
-               + ("every answer is right." if not wrong else f"{wrong} of {len(checks)} rows and questions "
-                                                             "have something to fix."))
+               + ("every answer is right." if not wrong else
+                  f"{wrong} of {len(checks)} rows and questions {'needs' if wrong == 1 else 'need'} another look."))
     return Grade(student, tuple(checks), summary, notes=notes)
 
 

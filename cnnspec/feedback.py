@@ -79,6 +79,7 @@ def roster_csv(grades: list[Grade]) -> str:
     writer.writerow(["student_id", "score", "max_score", *questions])
     for grade in grades:
         points = {check.name: score_text(check.points) for check in grade.checks}
+        missing = "" if grade.gradable else "0"  # an ungradable submission scores nothing on every question
         writer.writerow([grade.student, score_text(grade.score), score_text(grade.max_score),
-                         *(points.get(name, "") for name in questions)])
+                         *(points.get(name, missing) for name in questions)])
     return out.getvalue()

@@ -151,7 +151,10 @@ def read_answers(path: str) -> Answers:
     """A student's filled worksheet; a file that cannot be read as one is a CnnspecError saying why."""
     kind = format_of(path)
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
+        data = Path(path).read_bytes()
+        if b"\0" in data[:8192]:
+            raise CnnspecError("this is a binary file, not a filled worksheet", path=path)
+        text = data.decode("utf-8-sig")
     except FileNotFoundError:
         raise CnnspecError("no such file", path=path) from None
     except UnicodeDecodeError:
