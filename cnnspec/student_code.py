@@ -304,7 +304,8 @@ class _ForkServer:
         self.next_id = 0
         self.lost = False
         self.ready: Future = Future()
-        threading.Thread(target=self.read_answers, name="cnnspec-fork-server", daemon=True).start()
+        self.reader = threading.Thread(target=self.read_answers, name="cnnspec-fork-server", daemon=True)
+        self.reader.start()
         try:
             self.ready.result(timeout=STARTUP_LIMIT)
         except FutureTimeout:
@@ -312,15 +313,16 @@ class _ForkServer:
             raise _ServerLost() from None
 
     def read_answers(self) -> None:
-        for line in self.process.stdout:
-            answer = json.loads(line)
-            if answer.get("ready"):
-                self.ready.set_result(True)
-                continue
-            with self.lock:
-                future = self.pending.pop(answer["id"], None)
-            if future is not None:
-                future.set_result(answer)
+        with self.process.stdout:
+            for line in self.process.stdout:
+                answer = json.loads(line)
+                if answer.get("ready"):
+                    self.ready.set_result(True)
+                    continue
+                with self.lock:
+                    future = self.pending.pop(answer["id"], None)
+                if future is not None:
+                    future.set_result(answer)
         with self.lock:
             self.lost = True
             waiting, self.pending = list(self.pending.values()), {}
@@ -364,6 +366,7 @@ class _ForkServer:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+        self.reader.join(timeout=10)
 
 
 _SERVER: _ForkServer | None = None
@@ -529,7 +532,7 @@ def _judge(spec: _Layer, mine: _Layer | None, name: str | None, where: str) -> _
         text = f"your model has no {spec.label} {where}"
         return _Verdict(Check(title, zero, one, f"Missing: {text}."), text)
     if mine.op != spec.op:
-        text = f"{name} ({mine.label}) is where the spec has {spec.label}, another kind of layer"
+        text = f"{name} ({mine.label}) is where the spec has {spec.label}"
         return _Verdict(Check(title, zero, one, f"Another kind of layer: {text}."), text)
     ours, theirs = mine.row, spec.row
     shape_ok, params_ok = ours.output_shape == theirs.output_shape, ours.params == theirs.params
@@ -591,7 +594,7 @@ def _compare(spec: list[_Layer], mine: list[_Layer], spec_total: int, submission
         if i is None:
             following = next((spec[k] for k, _ in pairs[position + 1:] if k is not None), None)
             if not _forgiven(mine[j], following):
-                extras.append(f"{names[j]} ({mine[j].label}), {where}")
+                extras.append(_capital(f"{names[j]} ({mine[j].label}), {where}"))
                 differences.append(f"{names[j]} ({mine[j].label}), {where}, is not in the spec")
             last = names[j]
             continue
@@ -614,7 +617,7 @@ def _compare(spec: list[_Layer], mine: list[_Layer], spec_total: int, submission
         summary = (f"First difference, {first}." if first.startswith("at layer") else f"First difference: {first}.")
         more = len(differences) - 1
         if more:
-            summary += f" After it, {more} more difference{'s' if more > 1 else ''}, each listed below."
+            summary += f" After it, {more} more difference{'s' if more > 1 else ''}, listed below."
     elif total_difference:
         summary = f"First difference: {total_difference}."
     else:
