@@ -11,8 +11,8 @@ Two ways to start it (the grader, `student_code.py`, picks one):
   workers, when its standard input closes.
 
 A job (`DIR/job.json`): `{"file", "class", "input", "timeout", "memory_mb"}`. The worker sets its limits
-(address space, CPU time), sends the student's prints to `DIR/output.txt`, kept to its first OUTPUT_CAP
-characters, and writes `DIR/result.json`: `{"status": "running", "phase": …}` before each step (so that a
+(address space: `memory_mb` beyond what torch has mapped already; CPU time), sends the student's prints
+to `DIR/output.txt`, kept to its first OUTPUT_CAP characters, and writes `DIR/result.json`: `{"status": "running", "phase": …}` before each step (so that a
 killed worker's phase is known), then one of
 
     {"status": "ok", "class", "text": the model as .cnn text, "params": torch's count, "unused": […], "printed"}
@@ -177,6 +177,9 @@ def _run(job: dict, directory: str, result: _Result) -> dict:
     try:
         text = from_torch(model, shape)
     except CnnspecError as exc:
+        if "raised MemoryError" in exc.message:  # the importer words every exception of the forward it traces
+            return _error("read", "memory", f"reading your model's layers ran out of memory (limit "
+                                            f"{job['memory_mb']} MiB): {exc.message}")
         return _error("read", "unreadable", f"the grader cannot compare your model with the spec: {exc.message}")
     except MemoryError as exc:
         return _failure("read", exc, job, "reading your model's layers")
@@ -185,8 +188,10 @@ def _run(job: dict, directory: str, result: _Result) -> dict:
 
 
 def _set_limits(memory_mb: int, timeout: float) -> None:
-    """Address space (RLIMIT_AS, torch's own mappings included) and CPU time from now, with an alarm as a
-    backstop should the process that watches the clock be gone."""
+    """Memory and CPU time for the student's code, from now, with an alarm as a backstop should the process
+    that watches the clock be gone. Memory is address space (RLIMIT_AS): `memory_mb` on top of what the
+    process has mapped already (torch's 0.6–0.7 GiB, mostly reserved, not used), so that the limit means
+    what the student's code may allocate, whatever torch's own mappings are."""
     try:
         import resource
     except ImportError:  # pragma: no cover - not POSIX: no limits but the grader's clock
@@ -198,13 +203,22 @@ def _set_limits(memory_mb: int, timeout: float) -> None:
             soft, hard = min(soft, current_hard), min(hard, current_hard)
         resource.setrlimit(kind, (soft, hard))
 
-    memory = memory_mb * 2**20
+    memory = _address_space() + memory_mb * 2**20
     lower(resource.RLIMIT_AS, memory, memory)
     used = resource.getrusage(resource.RUSAGE_SELF)
     seconds = math.ceil(used.ru_utime + used.ru_stime + timeout) + 1
     lower(resource.RLIMIT_CPU, seconds, seconds + 1)
     lower(resource.RLIMIT_CORE, 0, 0)
     signal.alarm(math.ceil(timeout) + 5)
+
+
+def _address_space() -> int:
+    """Bytes of address space this process has mapped (0 where /proc cannot tell)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as f:
+            return int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def _import(path: str):
@@ -449,6 +463,7 @@ def main(argv: list[str]) -> None:
         return
     if len(argv) != 1:
         raise SystemExit("usage: python -m cnnspec._probe DIR | --serve")
+    _warm_up()  # as the fork server does: torch's first use of the meta device is not the student's to pay for
     work(argv[0])
     os._exit(0)  # threads the student's code started must not keep the process alive
 

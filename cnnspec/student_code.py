@@ -72,7 +72,10 @@ OUTPUT_LINES = 20  # of those, lines shown with a submission that could not be g
 def check_code(net: Network, report: Report, student: str | Path, *, student_id: str = "",
                class_name: str | None = None, timeout: float = 60.0, memory_mb: int = 4096) -> Grade:
     """Grade the PyTorch file `student` against the spec `net` (analyzed as `report`); never raises for
-    anything the file does. CnnspecError only for the grader's own mistakes (no such file, no torch)."""
+    anything the file does. CnnspecError only for the grader's own mistakes (no such file, no torch).
+
+    `timeout`: seconds of wall time for the student's code (torch's import in the child not counted);
+    `memory_mb`: the address space the student's code may add to the child's (torch's own not counted)."""
     path = Path(student)
     if not path.exists():
         raise CnnspecError("no such file", path=str(path))

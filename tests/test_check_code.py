@@ -173,6 +173,12 @@ def test_memory_limit():
         "tried to allocate 8589934592 bytes. Error code 12 (Cannot allocate memory) (line 10)")
 
 
+def test_memory_limit_is_the_students_share():
+    """The limit is what the student's code may add: torch's own 0.7 GiB of mappings are not counted."""
+    result = grade("lenet", "lenet_d2l.py", memory_mb=64)
+    assert (result.score, result.max_score) == (14, 14)
+
+
 @pytest.mark.parametrize("submission, reason", [
     ("hangs_in_forward.py", "it was still running the forward pass after 1.5 s, the time limit"),
     ("trains_on_import.py",
