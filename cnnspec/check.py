@@ -23,7 +23,7 @@ from .errors import CnnspecError
 from .grading import Check, Grade
 from .sheets import Answers
 from .words import shape_text
-from .worksheet import COLUMNS, Cell, Exercise, Question, Worksheet
+from .worksheet import COLUMNS, NOT_ASKED, Cell, Exercise, Question, Worksheet
 
 SHAPED = ("output", "rf")  # columns whose answers are shapes; the others are whole numbers
 DEFAULT_WEIGHT = Fraction(1)
@@ -385,6 +385,8 @@ def _expected_from(carried, column: str, own_output):
 
 def _grade_cell(cell: Cell, text: str, step: Step, ex: Exercise, carried, weight: Fraction, own_output) -> CellGrade:
     name = COLUMNS[cell.column]
+    if cell.working == NOT_ASKED:
+        return CellGrade(cell.column, text, "correct", Fraction(0), Fraction(0), f"{name}: not asked")
     reading = read_value(text, cell.column in SHAPED)
     if reading.blank:
         return CellGrade(cell.column, text, "blank", Fraction(0), weight, f"{name}: no answer. Expected {cell.working}")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .errors import CnnspecError
 from .words import shape_text
-from .worksheet import COLUMNS, Worksheet
+from .worksheet import COLUMNS, NOT_ASKED, Worksheet
 
 FORMATS = {"md": (".md", ".markdown"), "csv": (".csv",), "yaml": (".yaml", ".yml"), "tex": (".tex",)}
 LAYER_HEADING = "input size / layer"
@@ -37,11 +37,11 @@ class Answers:
 def _table(ws: Worksheet, key: bool) -> tuple[list[str], list[list[str]], list[list[str]]]:
     """The heading, the rows (layers, then the total) and the question rows, with the key's text or blanks."""
     heading = ["#", LAYER_HEADING] + [COLUMNS[c] for c in ws.columns]
-    rows = [[str(row.index), f"{shape_text(row.input)} {row.layer}"] + [c.working if key else "" for c in row.cells]
-            for row in ws.rows]
+    rows = [[str(row.index), f"{shape_text(row.input)} {row.layer}"]
+             + [c.working if key or c.working == NOT_ASKED else "" for c in row.cells] for row in ws.rows]
     if ws.totals:
         totals = {cell.column: cell.working for cell in ws.totals}
-        rows.append(["total", ""] + [(totals[c] if key else "") if c in totals else "—" for c in ws.columns])
+        rows.append(["total", ""] + [(totals[c] if key else "") if c in totals else NOT_ASKED for c in ws.columns])
     questions = [[q.id, q.text, q.working if key else ""] for q in ws.questions]
     return heading, rows, questions
 
@@ -91,7 +91,7 @@ def yaml_text(ws: Worksheet, key: bool = False) -> str:
         out.append(f"  - {q('#')}: {q(row[0])}")
         if row[0] != "total":
             out.append(f"    {q(LAYER_HEADING)}: {q(row[1])}")
-        out += [f"    {q(COLUMNS[c])}: {q(text)}" for c, text in zip(ws.columns, row[2:]) if text != "—"]
+        out += [f"    {q(COLUMNS[c])}: {q(text)}" for c, text in zip(ws.columns, row[2:]) if text != NOT_ASKED]
     if questions:
         out.append("questions:")
         for qid, text, answer in questions:
@@ -111,8 +111,8 @@ def _tex_text(text: str) -> str:
 
 def _tex_math(text: str) -> str:
     """A working (`32·(1·5²+1) = 832`) as LaTeX math; empty stays empty."""
-    if not text or text == "—":
-        return text.replace("—", "---")
+    if not text or text == NOT_ASKED:
+        return text.replace(NOT_ASKED, "---")
     return "$" + "".join(_TEX_MATH.get(ch, ch) for ch in text).replace("#", r"\#") + "$"
 
 

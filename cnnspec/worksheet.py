@@ -37,6 +37,7 @@ QUESTION_KINDS = {
     "params": "the parameter count of one layer",
     "padding": "the padding that keeps the size (convolution or pooling)",
 }
+NOT_ASKED = "—"  # a cell with no answer to give (the receptive field of a network without spatial axes)
 VARIANT_ATTEMPTS = 50  # draws tried for one student before the spec is refused as unable to give a network
 
 
@@ -131,7 +132,8 @@ def build(ex: Exercise, columns=DEFAULT_COLUMNS, questions=(), title: str | None
             raise CnnspecError(f"--question {kind}:{layer}: the network has layers 1 to {len(ex.report.layers)}",
                                path="--question")
         asked += _QUESTIONS[kind](ex, layer, f"q{number}")
-    return Worksheet(title or f"Worksheet: {ex.report.path}", ex.report.path, ex.variant, tuple(columns), rows,
+    name = ex.report.path.replace("\\", "/").rsplit("/", 1)[-1]
+    return Worksheet(title or f"Worksheet: {name}", ex.report.path, ex.variant, tuple(columns), rows,
                      totals, tuple(asked))
 
 
@@ -158,6 +160,8 @@ def cell(ex: Exercise, step: Step, index: int, column: str) -> Cell:
         return Cell(column, layer.activations,
                     _equals("·".join(map(str, layer.output_shape)) if len(layer.output_shape) > 1 else "",
                             layer.activations))
+    if not layer.receptive_field:  # no spatial axes anywhere: nothing to ask
+        return Cell(column, (), NOT_ASKED)
     return Cell(column, _whole(layer.receptive_field), _rf_working(ex.report, step, index))
 
 
@@ -172,8 +176,8 @@ def output_working(shape, working: ops.Working) -> str:
             if part not in parts:
                 parts.append(part)
         return f"{'; '.join(parts)} → {text}"
-    if working.size:
-        return f"{working.size} = {text}"
+    if working.size:  # the channels (CONCAT) or the features (FLATTEN)
+        return f"{working.size} = {shape[0]}" + (f" → {text}" if len(shape) > 1 else "")
     return text
 
 
@@ -261,6 +265,8 @@ def _padding_question(ex: Exercise, index: int, qid: str) -> list[Question]:
                 f"an output of {keep}? If several do, any one is right; write `none` if none does.")
         if paddings:
             working = "; ".join(f"p = {p}: {ops.size_working(n, k, s, p, p, d, ceil)} = {target}" for p in paddings)
+            if s > 1 and not pooling:
+                working += f"; PyTorch refuses padding='same' with stride {s}, so p is written out"
             working += f" → {join_words([str(p) for p in paddings], 'or')}"
         else:
             working = _no_padding_reason(n, k, s, d, target, pooling, ceil)
