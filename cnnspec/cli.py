@@ -243,45 +243,55 @@ def _check(args) -> int:
     from .check import parse_weights
 
     task = _table_task(args)
-    ws, _ = task.worksheet(args.variant)  # the spec and the options are the instructor's: fail early
-    parse_weights(task.weights, ws.columns)
-    return _grade(args, args.answers, task, (".md", ".markdown", ".csv", ".yaml", ".yml", ".tex"), processes=True)
+
+    def prepare():  # the spec and the options are the instructor's: fail before grading anyone
+        parse_weights(task.weights, task.worksheet(args.variant)[0].columns)
+
+    return _grade(args, args.answers, task, prepare, (".md", ".markdown", ".csv", ".yaml", ".yml", ".tex"),
+                  processes=True)
 
 
 def _check_code(args) -> int:
     from .homework import CodeTask
     from .lower import require_torch
 
-    require_torch()
     task = CodeTask(args.file, tuple(_variables(args.variables).items()), args.class_name, args.variant,
                     args.timeout, args.memory)
-    task.exercise(args.variant)  # the spec is the instructor's: fail early
-    return _grade(args, args.student, task, (".py",), processes=False)
+
+    def prepare():  # torch and the spec are the instructor's: fail before grading anyone
+        require_torch()
+        task.exercise(args.variant)
+
+    return _grade(args, args.student, task, prepare, (".py",), processes=False)
 
 
-def _grade(args, target: str, task, suffixes, processes: bool) -> int:
+def _grade(args, target: str, task, prepare, suffixes, processes: bool) -> int:
     """Grade one submission (feedback on standard output) or a directory of them (roster and feedback files)."""
     import os
     from pathlib import Path
 
     from . import feedback
-    from .grading import grade_class, submissions
+    from .grading import grade_class, submissions, ungradable
 
     path = Path(target)
     if not path.is_dir():
         if not path.is_file():
             raise CnnspecError("no such file or directory", path=target)
-        grade = task(path, student=args.variant or "")
+        try:
+            prepare()
+            grade = task(path, student=args.variant or "")
+        except Exception as exc:  # the grader failed, not the submission: the autograder still gets a file
+            reason = exc.message if isinstance(exc, CnnspecError) else f"{type(exc).__name__}: {exc}"
+            _write_results(args, ungradable(args.variant or "", f"grading failed: {reason}", 0))
+            raise
         sys.stdout.write(feedback.feedback_text(grade))
-        if args.gradescope:
-            _write_file(args.gradescope, feedback.results_json(feedback.gradescope_results(grade)))
-        if args.prairielearn:
-            _write_file(args.prairielearn, feedback.results_json(feedback.prairielearn_results(grade)))
+        _write_results(args, grade)
         return 0
     for option in ("gradescope", "prairielearn", "variant"):
         if getattr(args, option):
             raise CnnspecError(f"--{option} is for one submission (as an autograder runs it); a directory is "
                                "graded into --out", path=target)
+    prepare()
     files = submissions(path, suffixes)
     if not files:
         raise CnnspecError(f"no submissions here: the directory has no {' or '.join(suffixes)} files", path=target)
@@ -297,6 +307,16 @@ def _grade(args, target: str, task, suffixes, processes: bool) -> int:
                      + f"; roster: {os.path.join(args.out, 'roster.csv')}, feedback: "
                        f"{os.path.join(args.out, 'feedback', '')}\n")
     return 0
+
+
+def _write_results(args, grade) -> None:
+    """The autograders' results files asked for with --gradescope and --prairielearn."""
+    from . import feedback
+
+    if args.gradescope:
+        _write_file(args.gradescope, feedback.results_json(feedback.gradescope_results(grade)))
+    if args.prairielearn:
+        _write_file(args.prairielearn, feedback.results_json(feedback.prairielearn_results(grade)))
 
 
 def _write_file(name: str, text: str) -> None:

@@ -532,3 +532,23 @@ def test_answers_of_unknown_format(tmp_path, capsys):
 def test_weights_parse():
     weights = parse_weights("output=2, questions=0.5", ("output", "params"))
     assert weights == {"output": 2, "params": 1, "questions": Fraction(1, 2), "total": 1}
+
+
+def test_a_failed_grading_still_writes_results_files(tmp_path, capsys):
+    """A spec that does not analyze is the instructor's error, but the autograder still gets valid files."""
+    spec = tmp_path / "broken.cnn"
+    spec.write_text("INPUT(1, 4, 4) -> CONV(8, k=5)\n", encoding="utf-8")
+    answers = tmp_path / "a.md"
+    answers.write_text("| # | output size |\n|--|--|\n| 1 | 8x1x1 |\n", encoding="utf-8")
+    gradescope, prairielearn = tmp_path / "gs.json", tmp_path / "pl.json"
+    code, out, err = run(["check", spec, answers, "--gradescope", gradescope, "--prairielearn", prairielearn],
+                         capsys)
+    assert (code, out) == (1, "")
+    assert err.startswith(f"{spec}:1:19: error: CONV(8, k=5): input is 1×4×4, smaller than the 5×5 kernel\n")
+    gs = json.loads(gradescope.read_text(encoding="utf-8"))
+    pl = json.loads(prairielearn.read_text(encoding="utf-8"))
+    _validate_gradescope(gs)
+    _validate_prairielearn(pl)
+    assert gs["tests"][0]["output"] == ("grading failed: CONV(8, k=5): input is 1×4×4, smaller than the 5×5 "
+                                        "kernel")
+    assert pl["gradable"] is False
