@@ -12,8 +12,9 @@ Two ways to start it (the grader, `student_code.py`, picks one):
 
 A job (`DIR/job.json`): `{"file", "class", "input", "timeout", "memory_mb"}`. The worker sets its limits
 (address space: `memory_mb` beyond what torch has mapped already; CPU time), sends the student's prints
-to `DIR/output.txt`, kept to its first OUTPUT_CAP characters, and writes `DIR/result.json`: `{"status": "running", "phase": …}` before each step (so that a
-killed worker's phase is known), then one of
+to `DIR/output.txt`, kept to its first OUTPUT_CAP characters, appends `{"status": "running", "phase": …}`
+to `DIR/phases` before each step (so that a killed worker's phase is known), and writes `DIR/result.json`,
+one of
 
     {"status": "ok", "class", "text": the model as .cnn text, "params": torch's count, "unused": […], "printed"}
     {"status": "error", "phase", "kind", "message", "printed"}   # anything the student's code did wrong
@@ -75,10 +76,12 @@ class _CappedOutput(io.TextIOBase):
 
 
 class _Result:
-    """DIR/result.json, replaced whole at every write so that the grader never reads half of one."""
+    """DIR/phases, a line of JSON appended as each step starts, and DIR/result.json, written once at the end
+    and whole (renamed into place), so that the grader never reads half of one."""
 
     def __init__(self, directory: str):
         self.path = os.path.join(directory, "result.json")
+        self.phases = open(os.path.join(directory, "phases"), "a", encoding="utf-8")
         self.output: _CappedOutput | None = None
 
     def write(self, data: dict) -> None:
@@ -90,7 +93,9 @@ class _Result:
         os.replace(temporary, self.path)
 
     def phase(self, phase: str, **details) -> None:
-        self.write({"status": "running", "phase": phase, **details})
+        printed = {"printed": self.output.count} if self.output is not None else {}
+        self.phases.write(json.dumps({"status": "running", "phase": phase, **details, **printed}) + "\n")
+        self.phases.flush()
 
 
 def work(directory: str) -> None:

@@ -52,6 +52,7 @@ from fractions import Fraction
 from pathlib import Path
 
 from . import ops
+from ._probe import OUTPUT_CAP
 from .errors import CnnspecError
 from .grading import Check, Grade, ungradable
 from .ir import Network, expand
@@ -62,7 +63,6 @@ from .words import join_words, shape_text, value_text
 USE_FORK_SERVER = sys.platform.startswith("linux")
 STARTUP_LIMIT = 300.0  # seconds a child may take to import torch before the student's clock starts
 SERVER_SLACK = 60.0  # beyond a job's time limit, how long to wait for the fork server before giving up on it
-OUTPUT_CAP = 10_000  # as in _probe.py: characters of the student's output kept
 OUTPUT_LINES = 20  # of those, lines shown with a submission that could not be graded
 
 
@@ -149,7 +149,7 @@ def run_submission(path: Path, input_shape: tuple[int, ...], *, class_name: str 
 
 
 def _job_directory(job: dict) -> str:
-    """A fresh directory holding job.json; the child writes result.json and output.txt there."""
+    """A fresh directory holding job.json; the child writes phases, output.txt and result.json there."""
     directory = tempfile.mkdtemp(prefix="cnnspec-check-code-")
     with open(os.path.join(directory, "job.json"), "w", encoding="utf-8") as f:
         json.dump(job, f)
@@ -170,12 +170,12 @@ class _Ended:
 
 def _interpret(directory: str, ended: _Ended, timeout: float) -> Submission:
     """The child's result file and its end, as a Submission; a failure of cnnspec's own raises."""
-    result = _read_json(os.path.join(directory, "result.json"))
+    result = _read_json(os.path.join(directory, "result.json")) or _last_phase(os.path.join(directory, "phases"))
     output = ""
     if os.path.exists(os.path.join(directory, "output.txt")):
         with open(os.path.join(directory, "output.txt"), encoding="utf-8", errors="replace") as f:
             output = f.read(OUTPUT_CAP)
-    printed = result.get("printed", len(output)) if result else len(output)
+    printed = max(result.get("printed", 0) if result else 0, len(output))  # a phase's count may be behind
     status = result.get("status") if result else None
     if status is None:
         log = ""
@@ -239,6 +239,16 @@ def _read_json(path: str) -> dict | None:
         return None
 
 
+def _last_phase(path: str) -> dict | None:
+    """The last whole line of the child's phases file (a line cut short by a kill is not one)."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            lines = [line for line in f.read().split("\n")[:-1] if line]
+    except FileNotFoundError:
+        return None
+    return json.loads(lines[-1]) if lines else None
+
+
 def _child_env() -> dict:
     """The grader's environment, one thread for torch, and this cnnspec importable."""
     env = dict(os.environ)
@@ -254,13 +264,13 @@ def _run_fresh(directory: str, timeout: float) -> _Ended:
         process = subprocess.Popen([sys.executable, "-m", "cnnspec._probe", directory], stdin=subprocess.DEVNULL,
                                    stdout=log, stderr=log, cwd=directory, env=_child_env(),
                                    start_new_session=True)
-    result_path = os.path.join(directory, "result.json")
+    phases = os.path.join(directory, "phases")
     deadline = time.monotonic() + STARTUP_LIMIT
     clock_started = False
     timed_out = False
     while not _has_ended(process):
         now = time.monotonic()
-        if not clock_started and os.path.exists(result_path):
+        if not clock_started and os.path.exists(phases) and os.path.getsize(phases):
             clock_started, deadline = True, now + timeout
         if now >= deadline:
             _kill_group(process)
@@ -497,7 +507,8 @@ def _ordinal(n: int) -> str:
 
 def _align(spec: list[_Layer], mine: list[_Layer]) -> list[tuple[int | None, int | None]]:
     """(spec index, student index) pairs in model order; None on one side for a missing or an extra layer."""
-    matcher = difflib.SequenceMatcher(None, [l.op for l in spec], [l.op for l in mine], autojunk=False)
+    matcher = difflib.SequenceMatcher(None, [layer.op for layer in spec], [layer.op for layer in mine],
+                                      autojunk=False)
     pairs: list[tuple[int | None, int | None]] = []
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         both = min(i2 - i1, j2 - j1) if tag in ("equal", "replace") else 0
@@ -549,7 +560,8 @@ def _judge(spec: _Layer, mine: _Layer | None, name: str | None, where: str) -> _
     if shape_ok:
         sentence = f"{name} has {_parameters(ours.params)}, the spec's has {theirs.params:,}"
     elif params_ok:
-        sentence = f"{name} outputs {shape_text(ours.output_shape)}, the spec's outputs {shape_text(theirs.output_shape)}"
+        sentence = (f"{name} outputs {shape_text(ours.output_shape)}, the spec's outputs "
+                    f"{shape_text(theirs.output_shape)}")
     else:
         sentence = (f"{name} outputs {shape_text(ours.output_shape)} with {_parameters(ours.params)}, the spec's "
                     f"outputs {shape_text(theirs.output_shape)} with {theirs.params:,}")
@@ -626,11 +638,12 @@ def _compare(spec: list[_Layer], mine: list[_Layer], spec_total: int, submission
     else:
         summary = (f"Your model matches the spec: every layer has the spec's kind, output shape and parameter "
                    f"count, {_parameters(spec_total)} in all.")
-    notes = ()
+    notes: tuple[str, ...] = ()
     if carried:
-        listed = join_words([str(n) for n in carried])
-        notes += (f"Credit carried forward: layer{'s' if len(carried) > 1 else ''} {listed} differ{'s' if len(carried) == 1 else ''} "
-                  f"from the spec only because of an earlier difference, and keep {'their' if len(carried) > 1 else 'its'} points.",)
+        layers, differ, their = ("layers", "differ", "their points") if len(carried) > 1 else \
+            ("layer", "differs", "its point")
+        notes += (f"Credit carried forward: {layers} {join_words([str(n) for n in carried])} {differ} from the spec "
+                  f"only because of an earlier difference, and keep{'s' if len(carried) == 1 else ''} {their}.",)
     return Grade(student_id, tuple(checks), summary, notes=notes + _output_notes(submission, shown=False))
 
 

@@ -88,7 +88,8 @@ def test_first_divergence_names_the_argument():
 
 def test_activations_and_flatten_written_either_way_are_the_same_layers():
     """F.relu and nn.ReLU are both RELU, x.view(-1, 256) and nn.Flatten both FLATTEN: the two get the same checks."""
-    functional, sequential = grade("lenet_like", "lenet_like_functional.py"), grade("lenet_like", "lenet_like_sequential.py")
+    functional = grade("lenet_like", "lenet_like_functional.py")
+    sequential = grade("lenet_like", "lenet_like_sequential.py")
     assert functional.checks == sequential.checks
     assert [c.name for c in functional.checks] == [
         "layer 1: CONV(32, k=5)", "layer 2: MAXPOOL(3)", "layer 3: RELU", "layer 4: CONV(64, k=5)",
