@@ -16,7 +16,8 @@ to `DIR/output.txt`, kept to its first OUTPUT_CAP characters, appends `{"status"
 to `DIR/phases` before each step (so that a killed worker's phase is known), and writes `DIR/result.json`,
 one of
 
-    {"status": "ok", "class", "text": the model as .cnn text, "params": torch's count, "unused": […], "printed"}
+    {"status": "ok", "class", "text": the model as .cnn text, "params": torch's count, "unused": […],
+     "classes": the file's nn.Module classes when the model was chosen among several, "printed"}
     {"status": "error", "phase", "kind", "message", "printed"}   # anything the student's code did wrong
     {"status": "internal", "traceback"}                          # a bug in cnnspec: the grader raises it
 
@@ -148,6 +149,8 @@ def _run(job: dict, directory: str, result: _Result) -> dict:
     if isinstance(found, dict):
         return found
     name, target = found
+    chosen = [k for k, v in vars(module).items() if isinstance(v, type) and issubclass(v, torch.nn.Module)
+              and v.__module__ == module.__name__] if job["class"] is None else []
     result.phase("build", name=name)
     if isinstance(target, torch.nn.Module):
         model = target
@@ -189,7 +192,8 @@ def _run(job: dict, directory: str, result: _Result) -> dict:
     except MemoryError as exc:
         return _failure("read", exc, job, "reading your model's layers")
     params, unused = _parameters(model, called, torch)
-    return {"status": "ok", "class": name, "text": text, "params": params, "unused": unused}
+    return {"status": "ok", "class": name, "text": text, "params": params, "unused": unused,
+            "classes": chosen if len(chosen) > 1 else []}
 
 
 def _set_limits(memory_mb: int, timeout: float) -> None:
@@ -243,8 +247,9 @@ def _import(path: str):
 def _model_class(module, name: str | None, nn_module):
     """(name, class or module instance) of the model, or an error result saying why there is none.
 
-    Without a name: the one nn.Module subclass defined in the file, else the one nn.Module instance bound
-    at its top level (`model = nn.Sequential(...)`)."""
+    Without a name: the one nn.Module subclass defined in the file; of several, the one that can be built
+    without arguments (helper blocks take their sizes: `ConvBlock(c_in, c_out)`); without any, the one
+    nn.Module instance bound at its top level (`model = nn.Sequential(...)`)."""
     classes = [(k, v) for k, v in vars(module).items()
                if isinstance(v, type) and issubclass(v, nn_module) and v.__module__ == module.__name__]
     if name is not None:
@@ -259,10 +264,14 @@ def _model_class(module, name: str | None, nn_module):
     if len(classes) == 1:
         return classes[0]
     if len(classes) > 1:
-        names = ", ".join(f"`{k}`" for k, _ in classes)
+        buildable = [(k, v) for k, v in classes if not _needed_arguments(v)]
+        if len(buildable) == 1:
+            return buildable[0]
+        names = ", ".join(f"`{k}`" for k, _ in (buildable or classes))
+        which = " that can be built without arguments" if buildable else ""
         return _error("build", "several-classes",
-                      f"your file defines {len(classes)} torch.nn.Module classes ({names}) and the grader was not "
-                      f"told which one is the model (check-code --class NAME)")
+                      f"your file defines {len(buildable or classes)} torch.nn.Module classes{which} ({names}) and "
+                      f"the grader was not told which one is the model (check-code --class NAME)")
     instances = [(k, v) for k, v in vars(module).items() if isinstance(v, nn_module)]
     if len(instances) == 1:
         return instances[0]

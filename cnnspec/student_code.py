@@ -1,13 +1,16 @@
 """`check-code`: grade a student's PyTorch file against a spec, layer by layer.
 
 The student's file never runs in the grader's process, and the spec is never executed (it is data). A
-child process (`_probe.py`) imports the file under a time limit and a memory limit, instantiates the model
-(the class named, or the only torch.nn.Module subclass the file defines), runs a batch of zeros through it
-so that lazy modules get their sizes, and writes the model as .cnn text with cnnspec's importer
-(torch.fx). The grader analyzes that text as it analyzes any spec, so that the student's layers and the
-spec's are compared in the same terms. On Linux the children are forked from one server process that has
-imported torch already (`_probe.py --serve`), which saves torch's 1.5 s import for every submission;
-elsewhere each submission gets a fresh process.
+child process (`_probe.py`) imports the file under a time limit and a memory limit, instantiates the
+model, runs a batch of zeros through it so that lazy modules get their sizes, and writes the model as
+.cnn text with cnnspec's importer (torch.fx). The grader analyzes that text as it analyzes any spec, so
+that the student's layers and the spec's are compared in the same terms. On Linux the children are forked
+from one server process that has imported torch already (`_probe.py --serve`), which saves torch's 1.5 s
+import for every submission; elsewhere each submission gets a fresh process.
+
+The model is the class named (`class_name`), else the only torch.nn.Module class the file defines, else
+the only one of them built without arguments (helper blocks take their sizes: `ConvBlock(c_in, c_out)`),
+else the only nn.Module bound at the file's top level (`model = nn.Sequential(...)`).
 
 Comparison. The student's layers are aligned with the spec's by kind (difflib over the op names: F.relu
 and nn.ReLU are both RELU, `x.view(-1, 256)` is a FLATTEN). Each spec layer is then missing, of another
@@ -17,8 +20,9 @@ where the spec has padding 0"). The summary names the first difference; every ch
 
 Score: one point per spec layer, plus two.
 - A spec layer: 1 when the student's layer for it has the spec's output shape and parameter count;
-  otherwise ½ for the output shape and ½ for the parameters, each when right; 0 when it is missing or of
-  another kind. A layer that differs only because its input does (an earlier difference), its own
+  otherwise, for a layer with parameters, ½ for the output shape and ½ for the parameters, each when
+  right (a layer without, a pool or an activation, has only its output to get right); 0 when it is missing
+  or of another kind. A layer that differs only because its input does (an earlier difference), its own
   arguments being the spec's, keeps its point: credit carried forward, said in the notes. One mistake
   costs once.
 - "layers not in the spec": 1 when the model has no layer beyond the spec's (an IDENTITY does not count,
@@ -118,6 +122,7 @@ class Submission:
     params: int = 0  # torch's count, modules that the forward never calls included
     unused: tuple[tuple[str, str, int], ...] = ()  # (name, type, parameters) of those modules
     class_name: str = ""
+    classes: tuple[str, ...] = ()  # the file's nn.Module classes, when the model was chosen among them
     problem: str = ""  # why it cannot be graded, in words for the student ("" when it can)
     printed: int = 0  # characters the code printed
     output: str = ""  # the first OUTPUT_CAP of them
@@ -188,7 +193,8 @@ def _interpret(directory: str, ended: _Ended, timeout: float) -> Submission:
         raise RuntimeError(f"check-code's child process failed (a bug in cnnspec):\n{result['traceback']}")
     if status == "ok":
         unused = tuple((u["name"], u["type"], u["params"]) for u in result["unused"])
-        return Submission(result["text"], result["params"], unused, result["class"], "", printed, output)
+        return Submission(result["text"], result["params"], unused, result["class"], tuple(result["classes"]), "",
+                          printed, output)
     if status == "error":
         problem = result["message"]
     else:  # "running": the child was stopped in that phase
@@ -574,6 +580,8 @@ def _judge(spec: _Layer, mine: _Layer | None, name: str | None, where: str) -> _
         causes.append(input_text)
     difference = sentence + (f": {join_words(causes)}" if causes else "")
     text = _capital(difference) + "."
+    if not theirs.params and not ours.params:  # a pool, an activation, a flatten: the output is all there is
+        return _Verdict(Check(title, zero, one, text), difference)
     if shape_ok:
         text += f" Its output shape is right ({shape_text(ours.output_shape)})."
     elif params_ok:
@@ -644,6 +652,10 @@ def _compare(spec: list[_Layer], mine: list[_Layer], spec_total: int, submission
             ("layer", "differs", "its point")
         notes += (f"Credit carried forward: {layers} {join_words([str(n) for n in carried])} {differ} from the spec "
                   f"only because of an earlier difference, and keep{'s' if len(carried) == 1 else ''} {their}.",)
+    if submission.classes:
+        others = join_words([f"`{name}`" for name in submission.classes])
+        notes += (f"The model graded is `{submission.class_name}`: of your file's torch.nn.Module classes ({others}), "
+                  f"the only one built without arguments.",)
     return Grade(student_id, tuple(checks), summary, notes=notes + _output_notes(submission, shown=False))
 
 

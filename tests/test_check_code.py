@@ -111,15 +111,43 @@ def test_spec_written_differently_still_matches(tmp_path):
                               "parameter count, 61,706 parameters in all.")
 
 
-def test_class_named_among_several():
-    """A helper block and the model: refused without --class, graded with it."""
-    assert ungradable_reason("lenet_like", "two_classes.py") == (
-        "your file defines 2 torch.nn.Module classes (`ConvBlock`, `Net`) and the grader was not told which one is "
-        "the model (check-code --class NAME)")
-    result = grade("lenet_like", "two_classes.py", class_name="Net")
+def test_model_among_several_classes():
+    """A helper block that takes its sizes and the model: the model is the one built without arguments, and a
+    note says so; the class named is taken as it is."""
+    result = grade("lenet_like", "two_classes.py")
     assert (result.score, result.max_score, result.gradable) == (12, 12, True)
+    assert result.notes == ("The model graded is `Net`: of your file's torch.nn.Module classes (`ConvBlock` and "
+                            "`Net`), the only one built without arguments.",)
+    named = grade("lenet_like", "two_classes.py", class_name="Net")
+    assert (named.score, named.checks, named.notes) == (12, result.checks, ())
     assert ungradable_reason("lenet_like", "two_classes.py", class_name="Model") == (
         "your file defines no class `Model`; its torch.nn.Module classes: `ConvBlock`, `Net`")
+
+
+def test_two_models_need_a_class_name():
+    """Two classes built without arguments: a clear refusal without --class, graded with it."""
+    assert ungradable_reason("lenet_like", "two_models.py") == (
+        "your file defines 2 torch.nn.Module classes that can be built without arguments (`Net`, `NetWithDropout`) "
+        "and the grader was not told which one is the model (check-code --class NAME)")
+    assert grade("lenet_like", "two_models.py", class_name="Net").score == 12
+    with_dropout = grade("lenet_like", "two_models.py", class_name="NetWithDropout")
+    assert (with_dropout.score, with_dropout.checks[-2].feedback) == (
+        11, "Your model has layers the spec does not have:\nYour 1st Dropout (DROPOUT), after your 3rd ReLU")
+
+
+def test_parameterless_layer_has_only_its_output_to_get_right(tmp_path):
+    """A pool with the wrong padding: no half point for the parameters it does not have."""
+    source = (CODE / "lenet_like_sequential.py").read_text(encoding="utf-8")
+    path = tmp_path / "pool_padding.py"
+    source = source.replace("nn.MaxPool2d(2)", "nn.MaxPool2d(2, padding=1)").replace("nn.Linear(256, 200)",
+                                                                                   "nn.LazyLinear(200)")
+    path.write_text(source, encoding="utf-8")
+    result = check_code(*spec("lenet_like"), path)
+    layer5 = result.checks[4]
+    assert (layer5.name, layer5.points, layer5.feedback) == (
+        "layer 5: MAXPOOL(2)", 0,
+        "Your 2nd MaxPool2d outputs 64×3×3, the spec's outputs 64×2×2: padding 1 where the spec has padding 0.")
+    assert result.score == 10  # and the total parameters, which the wider flatten changes
 
 
 def test_print_flood_is_capped():
