@@ -552,3 +552,42 @@ def test_a_failed_grading_still_writes_results_files(tmp_path, capsys):
     assert gs["tests"][0]["output"] == ("grading failed: CONV(8, k=5): input is 1×4×4, smaller than the 5×5 "
                                         "kernel")
     assert pl["gradable"] is False
+
+
+# ------------------------------------------------------------------------------------ never a crash
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_LENET_LIKE_SHEET = worksheet(SPECS / "lenet_like.cnn", ("output", "params", "products", "rf"),
+                              (("shape", 4), ("padding", 1)))
+_CELL_TEXT = st.one_of(
+    st.text(max_size=30),
+    st.from_regex(r"[\[\(]?-?\d{1,6}([x×*, ]{1,3}\d{1,6}){0,4}[\]\)]?", fullmatch=True),
+    st.from_regex(r"\d{1,4}(\.\d{1,3})?\s?[kKmM]?|\d+e-?\d{1,3}|[=→]\s?\d*", fullmatch=True),
+)
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(cells=st.dictionaries(st.tuples(st.sampled_from([str(i) for i in range(1, 12)] + ["total", "x"]),
+                                       st.sampled_from(["output", "params", "products", "rf"])), _CELL_TEXT),
+       questions=st.dictionaries(st.sampled_from(["q1", "q2", "q3"]), _CELL_TEXT))
+def test_any_cell_text_is_graded_never_raises(cells, questions):
+    ws, ex = _LENET_LIKE_SHEET
+    grade = check(ws, ex, sheets.Answers(cells, questions))
+    assert 0 <= grade.score <= grade.max_score == 4 * 10 + 2 + 2
+    assert len(grade.checks) == 10 + 1 + 2
+
+
+@settings(max_examples=200, deadline=None, derandomize=True)
+@given(text=st.one_of(st.text(max_size=300),
+                      st.lists(st.lists(_CELL_TEXT, max_size=6).map(lambda r: "| " + " | ".join(r) + " |"),
+                               max_size=8).map(lambda rows: "| # | output size |\n" + "\n".join(rows))),
+       fmt=st.sampled_from(["md", "csv", "yaml", "tex"]))
+def test_any_file_text_is_read_or_refused_cleanly(text, fmt):
+    try:
+        answers = sheets.parse_answers(text, fmt)
+    except cnnspec.CnnspecError:
+        return
+    ws, ex = _LENET_LIKE_SHEET
+    check(ws, ex, answers)
