@@ -306,8 +306,7 @@ def check(ws: Worksheet, ex: Exercise, answers: Answers, *, student: str = "",
         given_output = read_value(answers.cells.get((key, "output"), ""), True)
         carried = _carried(row.index, step, ex, own_outputs)
         if "output" in ws.columns and given_output.values:
-            own_outputs[row.index] = _best(given_output, row.cells[ws.columns.index("output")].answer, carried,
-                                           "output")
+            own_outputs[row.index] = _best(given_output, row.cells[ws.columns.index("output")].answer, carried)
         else:
             own_outputs[row.index] = ex.report.layers[row.index - 1].output_shape if not carried \
                 else carried.shape
@@ -368,7 +367,7 @@ def _plausible(shape: tuple, right: tuple) -> bool:
     return len(shape) == len(right) and all(1 <= n <= ops.SIZE_LIMIT for n in shape)
 
 
-def _best(reading: Reading, right, carried, column: str):
+def _best(reading: Reading, right, carried):
     """Which reading of an ambiguous answer to carry forward: the right one, or the consistent one."""
     if right in reading.values:
         return right
@@ -407,7 +406,7 @@ def _grade_cell(cell: Cell, text: str, step: Step, ex: Exercise, carried, weight
         return CellGrade(cell.column, text, "carried", weight, weight,
                          f"{name}: {_shown(follow)} follows from your own earlier answer (the key has "
                          f"{cell.working}); credited as carried forward")
-    diagnosis = _diagnose(values, step, cell.column, ex, carried)
+    diagnosis = _diagnose(values, step, cell.column, ex)
     message = f"{name}: you wrote {_shown(values[0])}; expected {cell.working}"
     if diagnosis:
         message += f". Mistake: {diagnosis}"
@@ -425,7 +424,7 @@ def _shown(value) -> str:
     return shape_text(value) if isinstance(value, tuple) else str(value)
 
 
-def _diagnose(values, step: Step, column: str, ex: Exercise, carried) -> str:
+def _diagnose(values, step: Step, column: str, ex: Exercise) -> str:
     for value, message in mistakes(step, column, ex):
         if _normal(value, values[0]) in values or value in values:
             return message
@@ -472,7 +471,7 @@ def _grade_question(question: Question, text: str, ex: Exercise, weight: Fractio
     if answer in values:
         return Check(name, weight, weight, f"{_shown(answer)} ✓")
     message = f"you wrote {_shown(values[0])}; expected {question.working}"
-    diagnosis = _diagnose(values, ex.steps[question.layer - 1], column, ex, None)
+    diagnosis = _diagnose(values, ex.steps[question.layer - 1], column, ex)
     return Check(name, Fraction(0), weight, message + (f". Mistake: {diagnosis}" if diagnosis else ""))
 
 
