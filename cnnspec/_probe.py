@@ -37,6 +37,7 @@ import os
 import re
 import signal
 import sys
+import time
 import traceback
 
 OUTPUT_CAP = 10_000  # characters of the student's output kept; the rest is only counted
@@ -371,8 +372,6 @@ def serve() -> None:
         answers.flush()
 
     answer({"ready": True})
-    import time
-
     while open_input or workers:
         deadlines = [w["deadline"] for w in workers.values() if not w["timed_out"]]
         wait = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
@@ -446,7 +445,10 @@ def _fork_worker(directory: str, server_files: list) -> int:
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         for item in server_files:
             try:
-                item.close() if hasattr(item, "close") else os.close(item)
+                if isinstance(item, int):
+                    os.close(item)
+                else:
+                    item.close()
             except OSError:
                 pass
         work(directory)

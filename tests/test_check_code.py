@@ -139,8 +139,8 @@ def test_parameterless_layer_has_only_its_output_to_get_right(tmp_path):
     """A pool with the wrong padding: no half point for the parameters it does not have."""
     source = (CODE / "lenet_like_sequential.py").read_text(encoding="utf-8")
     path = tmp_path / "pool_padding.py"
-    source = source.replace("nn.MaxPool2d(2)", "nn.MaxPool2d(2, padding=1)").replace("nn.Linear(256, 200)",
-                                                                                   "nn.LazyLinear(200)")
+    source = source.replace("nn.MaxPool2d(2)", "nn.MaxPool2d(2, padding=1)")
+    source = source.replace("nn.Linear(256, 200)", "nn.LazyLinear(200)")
     path.write_text(source, encoding="utf-8")
     result = check_code(*spec("lenet_like"), path)
     layer5 = result.checks[4]
