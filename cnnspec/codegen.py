@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass, field
 
 from . import ops
-from .ir import Block, Group, Layer, Merge, Network, Repeat
+from .ir import Block, BlockCall, Group, Layer, Merge, Network, Repeat
 from .syntax import Program
 
 LINE_LIMIT = 99
@@ -44,74 +44,18 @@ INDENT = "    "
 def generate(net: Program | Network, *, class_name: str = "Net", **variables) -> str:
     """The source of a Python module defining `class_name`, an nn.Module equivalent to the spec."""
     from .analyze import analyze
+    from .resolve import resolve
 
     if not class_name.isidentifier() or keyword.iskeyword(class_name):
         raise ValueError(f"class_name must be a Python identifier, not {class_name!r}")
-    calls: dict[int, _Call] = {}
-    if isinstance(net, Program):
-        net, calls = _resolve_recording_calls(net, variables)
+    # The block calls the IR records make a block a class with the spec's parameters. Only those of a spec
+    # resolved here, with `variables`, are read: a Network given keeps its plainer classes of values.
+    with_calls = isinstance(net, Program)
+    if with_calls:
+        net = resolve(net, variables)
     report = analyze(net)
-    root = _ModelBuilder(report, calls).network(net)
+    root = _ModelBuilder(report, with_calls).network(net)
     return _Generator(net, report, root, class_name, variables).source()
-
-
-# ------------------------------------------------------------------ the values of block parameters
-
-
-@dataclass(frozen=True)
-class _Call:
-    """A block call: the block's parameters as declared ((name, default text or None)) and their values."""
-
-    name: str
-    params: tuple[tuple[str, str | None], ...]
-    values: dict
-    env: dict  # every name the body sees: variables, then the parameters
-    header: str  # `block basic(planes, s=1, proj=false)`
-    line: int
-    path: str
-
-
-def _resolve_recording_calls(program: Program, variables):
-    """Resolve as `resolve.resolve` does, also keeping, for each Block node, the values its parameters took.
-
-    The IR keeps only the resolved layers of a block call; to write a block as a class with parameters, the
-    generator needs the parameters' values, which only the resolver knows. The recorder reads them from the
-    scope the resolver builds for the block's body.
-    """
-    from .resolve import _Resolver
-    from .syntax import span_of
-
-    class Recorder(_Resolver):
-        def __init__(self, values):
-            super().__init__(values)
-            self.calls: dict[int, _Call] = {}
-            self.keep: list = []  # the Block nodes, alive, so that no id is reused (a repeat of 0 drops some)
-            self.pending: list = []
-
-        def call(self, unit, label, scope):
-            self.pending.append(None)
-            try:
-                block = super().call(unit, label, scope)
-            finally:
-                env = self.pending.pop()
-            if block is not None and env is not None:
-                definition = scope.blocks[str(unit.children[0]).lower()]
-                params = tuple((name, span_of(default, definition.source).text if default is not None else None)
-                               for name, default, _ in definition.params)
-                header = f"block {definition.name}(" + ", ".join(
-                    name if default is None else f"{name}={default}" for name, default in params) + ")"
-                self.calls[id(block)] = _Call(definition.name, params, {name: env[name] for name, _ in params},
-                                              env, header, definition.span.line, definition.source.path)
-                self.keep.append(block)
-            return block
-
-        def chain(self, chain, scope):
-            if self.pending and self.pending[-1] is None:  # the body of the call being expanded
-                self.pending[-1] = dict(scope.env)
-            return super().chain(chain, scope)
-
-    recorder = Recorder(variables)
-    return recorder.run(program), recorder.calls
 
 
 # ------------------------------------------------------------------------------------ the model
@@ -158,7 +102,7 @@ class _Scope:
     items: list
     input_shape: tuple
     output_shape: tuple
-    call: _Call | None = None
+    call: BlockCall | None = None  # a block call's parameters, when they are known
     cls: _ClassDef | None = None  # the class it is an instance of, None when written inline
 
     def children(self) -> list:
@@ -188,10 +132,10 @@ def _collect_children(items, out) -> None:
 class _ModelBuilder:
     """Walks the IR in the order `lower` and the analysis do, taking each layer's and scope's report in turn."""
 
-    def __init__(self, report, calls):
+    def __init__(self, report, with_calls: bool):
         self.layers = iter(report.layers)
         self.scopes = iter(report.scopes)
-        self.calls = calls
+        self.with_calls = with_calls
 
     def network(self, net: Network) -> _Scope:
         shape = tuple(net.input.arg("shape").value)
@@ -222,7 +166,8 @@ class _ModelBuilder:
                 scope_report = next(self.scopes)
                 inner, out = self.items(node.body, shape)
                 kind = "block" if isinstance(node, Block) else "group"
-                scope = _Scope(kind, node, scope_report, inner, shape, out, self.calls.get(id(node)))
+                call = node.call if kind == "block" and self.with_calls else None
+                scope = _Scope(kind, node, scope_report, inner, shape, out, call)
                 items.append(_ScopeItem(_last(scope_report.path), scope))
                 shape = out
             elif isinstance(node, Merge):
@@ -1668,7 +1613,7 @@ def _if(condition, then, otherwise):
     return ast.IfExp(condition, then, otherwise)
 
 
-def _substitute_globals(tree, call: _Call, exclude: set):
+def _substitute_globals(tree, call: BlockCall, exclude: set):
     """A default's expression with the variables (not the parameters) it names replaced by their values."""
     mapping = {}
     for name in _names(tree):
