@@ -257,6 +257,48 @@ class LayerContext:
 Rule = Callable[[LayerContext], LayerResult]
 
 
+# ----------------------------------------------------------------------------- generated source
+
+NO_DEFAULT = object()
+
+
+@dataclass(frozen=True, slots=True)
+class SourceArg:
+    """One argument of the torch constructor in generated source: `kernel_size=3`, or `in_channels` unnamed."""
+
+    role: str  # torch's name for it: the keyword, and the name of a constructor parameter made for it
+    arg: str | None = None  # the spec argument whose written expression may give it (`k` for kernel_size)
+    # (arguments, registry defaults filled in; input shape; output shape) → the value; None: the argument's value
+    value: Callable[[dict, tuple, tuple], Any] | None = None
+    positional: bool = False
+    default: Any = NO_DEFAULT  # torch's default: the argument is left out when every call has it
+    # Whether the value may be the layer's input channels (then `in_channels` may give it): a constant, or
+    # a test of the arguments of the calls that one line of source writes, and of their input shape.
+    channels: bool | Callable[[list[dict], tuple], bool] = False
+
+    def value_of(self, args: dict, shape: tuple, out: tuple):
+        return self.value(args, shape, out) if self.value is not None else args[self.arg]
+
+
+@dataclass(frozen=True, slots=True)
+class TorchSource:
+    """How generated PyTorch source writes a layer kind: `nn.Conv2d(in_channels, 64, kernel_size=3)`."""
+
+    cls: str  # `nn.Conv{rank}d`, rank being the input's spatial axes (a vector takes the 1-D class)
+    args: tuple[SourceArg, ...] = ()
+    # The class for an input with spatial axes when torch's would not flatten it first (FC's FlattenLinear); a
+    # class with attributes writes `cls` instead, after a torch.flatten in forward.
+    flattening_cls: str | None = None
+    attribute: str = ""  # its attribute in a class when the spec leaves it unlabelled ("": the kind's name)
+    # The expression that forward writes instead of a module in a class with attributes: {x} the input,
+    # {0}, {1}, … the constructor's arguments.
+    inline: str | None = None
+    # The channels after the layer: (the channels before, the arguments by role, the input shape) → one of
+    # them, a `//` of them, or None when unknown. Codegen passes symbols that keep them expressions
+    # (`in_channels // parts`). None: the layer keeps its input's channels.
+    channels: Callable[[Any, Mapping[str, Any], tuple], Any] | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class OpSpec:
     name: str  # canonical, lower case
@@ -271,6 +313,7 @@ class OpSpec:
     # Builds the equivalent torch module from the arguments (registry defaults filled in), the input and
     # the output shape; torch is imported inside, only when a network is lowered.
     module: Callable[[dict, tuple, tuple], Any] | None = None
+    source: TorchSource | None = None  # None: not a module in generated source (INPUT, the merges)
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -593,10 +636,22 @@ def _ours(name: str, *arg_names: str):
     return build
 
 
+def _in_channels(args, shape, out):
+    return shape[0]
+
+
+def _out_channels(args, shape, out):
+    return out[0]
+
+
+def _groups(args, shape, out=None):
+    """Conv's groups, `g=in` (depthwise) being the input channels."""
+    return shape[0] if args["g"] == "in" else args["g"]
+
+
 def _torch_conv(args, shape, out):
-    groups = shape[0] if args["g"] == "in" else args["g"]
-    return _nn("Conv", len(shape) - 1)(shape[0], out[0], args["k"], args["s"], args["p"], args["d"], groups,
-                                       args["bias"])
+    return _nn("Conv", len(shape) - 1)(shape[0], out[0], args["k"], args["s"], args["p"], args["d"],
+                                       _groups(args, shape), args["bias"])
 
 
 def _torch_pool(kind: str):
@@ -621,6 +676,13 @@ def _torch_resize(args, shape, out):
                   align_corners=args["align_corners"])
 
 
+def _pool_source(kind: str, *, dilated: bool) -> TorchSource:
+    dilation = (SourceArg("dilation", "d", default=1),) if dilated else ()
+    return TorchSource(f"nn.{kind}Pool{{rank}}d", (
+        SourceArg("kernel_size", "k"), SourceArg("stride", "s", default=None), SourceArg("padding", "p", default=0),
+        *dilation, SourceArg("ceil_mode", "ceil", default=False)))
+
+
 # ------------------------------------------------------------------------------------ the registry
 
 _K = Param("k", "ints", "kernel size", REQUIRED, aliases=("kernel", "kernel_size"), minimum=1)
@@ -633,9 +695,11 @@ _BIAS = Param("bias", "bool", "learn a bias", True)
 _OUT_SIZE = Param("out", "ints", "output size", REQUIRED, aliases=("output", "output_size", "size"), minimum=1)
 
 
-def _activation(name: str, doc: str, module, *params: Param, positional=(), aliases=None) -> OpSpec:
+def _activation(name: str, doc: str, torch_name: str, *params: Param, positional=(), aliases=None, module=None,
+                source=None) -> OpSpec:
+    """A layer that keeps its input's shape; by default torch.nn's `torch_name`, built with no argument."""
     return OpSpec(name, doc, _same_shape, params, positional, aliases=aliases or {}, example=name.upper(),
-                  module=module)
+                  module=module or _plain(torch_name), source=source or TorchSource(f"nn.{torch_name}"))
 
 
 OPS: tuple[OpSpec, ...] = (
@@ -651,59 +715,96 @@ OPS: tuple[OpSpec, ...] = (
             _BIAS,
             Param("in", "int", "input channels, checked against what arrives", None,
                   aliases=("in_channels",), minimum=1)),
-           positional=("out",), aliases={"convolution": {}}, example="CONV(32, k=3, p=1)", module=_torch_conv),
+           positional=("out",), aliases={"convolution": {}}, example="CONV(32, k=3, p=1)", module=_torch_conv,
+           source=TorchSource("nn.Conv{rank}d", (
+               SourceArg("in_channels", value=_in_channels, positional=True, channels=True),
+               SourceArg("out_channels", "out", _out_channels, positional=True,
+                         channels=lambda calls, shape: calls[0]["out"] == "in"),
+               SourceArg("kernel_size", "k"), SourceArg("stride", "s", default=1),
+               SourceArg("padding", "p", default=0), SourceArg("dilation", "d", default=1),
+               SourceArg("groups", "g", _groups, default=1,
+                         channels=lambda calls, shape: any(args["g"] == "in" for args in calls)),
+               SourceArg("bias", "bias", default=True)),
+               channels=lambda channels, args, shape: args["out_channels"])),
     OpSpec("maxpool", "max pooling", lambda ctx: _pool(ctx, dilated=True),
            (Param("k", "ints", "window size", REQUIRED, aliases=("kernel", "kernel_size"), minimum=1),
             _POOL_S, _POOL_P, _D, _CEIL),
-           positional=("k",), aliases={"pool": {}}, example="MAXPOOL(2)", module=_torch_pool("Max")),
+           positional=("k",), aliases={"pool": {}}, example="MAXPOOL(2)", module=_torch_pool("Max"),
+           source=_pool_source("Max", dilated=True)),
     OpSpec("avgpool", "average pooling", lambda ctx: _pool(ctx, dilated=False),
            (Param("k", "ints", "window size", REQUIRED, aliases=("kernel", "kernel_size"), minimum=1),
             _POOL_S, _POOL_P, _CEIL),
-           positional=("k",), example="AVGPOOL(2)", module=_torch_pool("Avg")),
+           positional=("k",), example="AVGPOOL(2)", module=_torch_pool("Avg"),
+           source=_pool_source("Avg", dilated=False)),
     OpSpec("adaptiveavgpool", "average pooling to a fixed output size", _adaptive_pool, (_OUT_SIZE,),
            positional=("out",), aliases={"gap": {"out": 1}}, example="ADAPTIVEAVGPOOL(7)",
-           module=lambda args, shape, out: _nn("AdaptiveAvgPool", len(shape) - 1)(args["out"])),
+           module=lambda args, shape, out: _nn("AdaptiveAvgPool", len(shape) - 1)(args["out"]),
+           source=TorchSource("nn.AdaptiveAvgPool{rank}d", (SourceArg("output_size", "out", positional=True),),
+                              attribute="avgpool")),
     OpSpec("adaptivemaxpool", "max pooling to a fixed output size", _adaptive_pool, (_OUT_SIZE,),
            positional=("out",), aliases={"gmp": {"out": 1}}, example="ADAPTIVEMAXPOOL(7)",
-           module=lambda args, shape, out: _nn("AdaptiveMaxPool", len(shape) - 1)(args["out"])),
-    _activation("relu", "rectified linear unit", _plain("ReLU")),
-    _activation("sigmoid", "logistic sigmoid", _plain("Sigmoid")),
-    _activation("tanh", "hyperbolic tangent", _plain("Tanh")),
-    _activation("leakyrelu", "leaky ReLU", lambda args, shape, out: _nn("LeakyReLU")(args["slope"]),
+           module=lambda args, shape, out: _nn("AdaptiveMaxPool", len(shape) - 1)(args["out"]),
+           source=TorchSource("nn.AdaptiveMaxPool{rank}d", (SourceArg("output_size", "out", positional=True),),
+                              attribute="maxpool")),
+    _activation("relu", "rectified linear unit", "ReLU"),
+    _activation("sigmoid", "logistic sigmoid", "Sigmoid"),
+    _activation("tanh", "hyperbolic tangent", "Tanh"),
+    _activation("leakyrelu", "leaky ReLU", "LeakyReLU",
                 Param("slope", "float", "negative slope", 0.01, aliases=("negative_slope",)),
-                positional=("slope",)),
-    _activation("gelu", "Gaussian error linear unit", _plain("GELU")),
-    _activation("softmax", "softmax over the channels", _plain("Softmax", dim=1)),
-    _activation("identity", "passes its input through", _plain("Identity")),
-    _activation("relu6", "ReLU capped at 6", _plain("ReLU6")),
-    _activation("hardswish", "hard swish", _plain("Hardswish")),
-    _activation("hardsigmoid", "hard sigmoid", _plain("Hardsigmoid")),
-    _activation("silu", "sigmoid linear unit (swish)", _plain("SiLU"), aliases={"swish": {}}),
+                positional=("slope",), module=lambda args, shape, out: _nn("LeakyReLU")(args["slope"]),
+                source=TorchSource("nn.LeakyReLU", (SourceArg("negative_slope", "slope", positional=True,
+                                                              default=0.01),), attribute="leaky_relu")),
+    _activation("gelu", "Gaussian error linear unit", "GELU"),
+    _activation("softmax", "softmax over the channels", "Softmax", module=_plain("Softmax", dim=1),
+                source=TorchSource("nn.Softmax", (SourceArg("dim", value=lambda args, shape, out: 1),))),
+    _activation("identity", "passes its input through", "Identity"),
+    _activation("relu6", "ReLU capped at 6", "ReLU6"),
+    _activation("hardswish", "hard swish", "Hardswish"),
+    _activation("hardsigmoid", "hard sigmoid", "Hardsigmoid"),
+    _activation("silu", "sigmoid linear unit (swish)", "SiLU", aliases={"swish": {}}),
     OpSpec("bn", "batch normalisation: 2·C parameters, 2·C + 1 buffers", _batchnorm,
            (Param("eps", "float", "added to the variance", 1e-5, minimum=0),
             Param("momentum", "float", "of the running statistics", 0.1, minimum=0, maximum=1)),
-           aliases={"batchnorm": {}}, example="BN", module=lambda args, shape, out: _nn("BatchNorm", len(shape) - 1)(shape[0], args["eps"], args["momentum"])),
+           aliases={"batchnorm": {}}, example="BN", module=lambda args, shape, out: _nn("BatchNorm", len(shape) - 1)(shape[0], args["eps"], args["momentum"]),
+           source=TorchSource("nn.BatchNorm{rank}d", (
+               SourceArg("num_features", value=_in_channels, positional=True, channels=True),
+               SourceArg("eps", "eps", default=1e-5), SourceArg("momentum", "momentum", default=0.1)))),
     OpSpec("lrn", "local response normalisation", _lrn,
            (Param("size", "int", "neighbouring channels", REQUIRED, minimum=1),
             Param("alpha", "float", "scale", 1e-4), Param("beta", "float", "exponent", 0.75),
             Param("k", "float", "additive constant", 1.0)),
-           positional=("size",), example="LRN(5)", module=lambda args, shape, out: _nn("LocalResponseNorm")(args["size"], args["alpha"], args["beta"], args["k"])),
+           positional=("size",), example="LRN(5)", module=lambda args, shape, out: _nn("LocalResponseNorm")(args["size"], args["alpha"], args["beta"], args["k"]),
+           source=TorchSource("nn.LocalResponseNorm", (
+               SourceArg("size", "size", positional=True), SourceArg("alpha", "alpha", default=1e-4),
+               SourceArg("beta", "beta", default=0.75), SourceArg("k", "k", default=1.0)))),
     OpSpec("dropout", "dropout (identity at inference)", _same_shape,
            (Param("p", "float", "drop probability", 0.5, minimum=0, maximum=1),),
-           positional=("p",), example="DROPOUT(0.5)", module=lambda args, shape, out: _nn("Dropout")(args["p"])),
+           positional=("p",), example="DROPOUT(0.5)", module=lambda args, shape, out: _nn("Dropout")(args["p"]),
+           source=TorchSource("nn.Dropout", (SourceArg("p", "p", positional=True),))),
     OpSpec("stochasticdepth", "stochastic depth: drops the whole residual branch in training, identity at inference",
            _same_shape, (Param("p", "float", "drop probability", 0.0, minimum=0, maximum=1),
                          Param("mode", "word", "what is dropped", "row", choices=("row", "batch"))),
            positional=("p",), aliases={"droppath": {}}, example="STOCHASTICDEPTH(0.2)",
-           module=_ours("StochasticDepth", "p", "mode")),
-    OpSpec("flatten", "flattens to a vector", _flatten, example="FLATTEN", module=_plain("Flatten")),
+           module=_ours("StochasticDepth", "p", "mode"),
+           source=TorchSource("StochasticDepth", (SourceArg("p", "p", positional=True),
+                                                  SourceArg("mode", "mode", default="row")),
+                              attribute="stochastic_depth")),
+    OpSpec("flatten", "flattens to a vector", _flatten, example="FLATTEN", module=_plain("Flatten"),
+           source=TorchSource("nn.Flatten", channels=lambda channels, args, shape:
+                              channels if math.prod(shape[1:]) == 1 else None)),
     OpSpec("channelshuffle", "channel shuffle (ShuffleNet)", _channel_shuffle,
            (Param("groups", "int", "groups", REQUIRED, aliases=("g",), minimum=1),),
-           positional=("groups",), aliases={"shuffle": {}}, example="CHANNELSHUFFLE(2)", module=_ours("ChannelShuffle", "groups")),
+           positional=("groups",), aliases={"shuffle": {}}, example="CHANNELSHUFFLE(2)", module=_ours("ChannelShuffle", "groups"),
+           source=TorchSource("nn.ChannelShuffle", (SourceArg("groups", "groups", positional=True),),
+                              attribute="shuffle")),
     OpSpec("split", "one piece of the channels, as torch.chunk(x, parts, dim=1)[i]", _split,
            (Param("parts", "int", "number of pieces", REQUIRED, minimum=1),
             Param("i", "int", "which piece, from 0", REQUIRED, aliases=("index",), minimum=0)),
-           positional=("parts",), aliases={"chunk": {}}, example="SPLIT(2, i=0)", module=_ours("Split", "parts", "i")),
+           positional=("parts",), aliases={"chunk": {}}, example="SPLIT(2, i=0)", module=_ours("Split", "parts", "i"),
+           source=TorchSource("Split", (SourceArg("parts", "parts", positional=True),
+                                        SourceArg("index", "i", positional=True)),
+                              inline="torch.chunk({x}, {0}, dim=1)[{1}]",
+                              channels=lambda channels, args, shape: channels // args["parts"])),
     OpSpec("add", "the sum of its branches (a residual connection)", _add, merge=True,
            aliases={"sum": {}, "residual": {}}, example="ADD { CONV(64, k=3, p=1) -> BN | IDENTITY }",
            module=_ours("Add")),
@@ -716,14 +817,24 @@ OPS: tuple[OpSpec, ...] = (
             _BIAS,
             Param("in", "int", "input features, checked against what arrives", None,
                   aliases=("in_features",), minimum=1)),
-           positional=("out",), aliases={"linear": {}, "dense": {}}, example="FC(10)", module=_torch_fc),
+           positional=("out",), aliases={"linear": {}, "dense": {}}, example="FC(10)", module=_torch_fc,
+           source=TorchSource("nn.Linear", (
+               SourceArg("in_features", value=lambda args, shape, out: math.prod(shape), positional=True,
+                         channels=lambda calls, shape: len(shape) == 1),
+               SourceArg("out_features", "out", _out_channels, positional=True),
+               SourceArg("bias", "bias", default=True)),
+               flattening_cls="FlattenLinear", channels=lambda channels, args, shape: args["out_features"])),
     OpSpec("resize", "interpolation to a size or by a scale", _resize,
            (Param("scale", "floats", "scale factor", None, aliases=("scale_factor",), minimum=1e-9, maximum=SIZE_LIMIT),
             Param("size", "ints", "output size", None, minimum=1),
             Param("mode", "word", "interpolation", "nearest",
                   choices=("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")),
             Param("align_corners", "bool", "align corner pixels (linear modes)", None, aliases=("align",))),
-           aliases={"upsample": {}, "interpolate": {}}, example="RESIZE(scale=2)", module=_torch_resize),
+           aliases={"upsample": {}, "interpolate": {}}, example="RESIZE(scale=2)", module=_torch_resize,
+           source=TorchSource("nn.Upsample", (
+               SourceArg("size", "size", default=None), SourceArg("scale_factor", "scale", default=None),
+               SourceArg("mode", "mode", default="nearest"),
+               SourceArg("align_corners", "align_corners", default=None)))),
 )
 
 _BY_NAME: dict[str, tuple[OpSpec, Mapping[str, Any]]] = {}
