@@ -47,8 +47,8 @@ def generate(net: Program | Network, *, class_name: str = "Net", **variables) ->
 
     if not class_name.isidentifier() or keyword.iskeyword(class_name):
         raise ValueError(f"class_name must be a Python identifier, not {class_name!r}")
-    # The block calls the IR records make a block a class with the spec's parameters. Only those of a spec
-    # resolved here, with `variables`, are read: a Network given keeps its plainer classes of values.
+    # A block becomes a class with the spec's parameters from the calls the IR records. They are read only
+    # for a spec resolved here, with `variables`; a Network given is written with plain values.
     with_calls = isinstance(net, Program)
     if with_calls:
         net = resolve(net, variables)

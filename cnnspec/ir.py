@@ -67,7 +67,8 @@ class Group:
 class BlockCall:
     """What a block call bound, for writing the block as code with parameters (`class Basic(planes, s=1)`).
 
-    The resolved body holds only values; this keeps the names they came from. Read-only mappings, never hashed.
+    The resolved body holds only values; this keeps the names they came from. Its mappings are read-only, and
+    it takes no part in a Block's equality or hash.
     """
 
     name: str  # the block's name as defined

@@ -67,15 +67,10 @@ class _BlockDef:
     blocks: dict = field(default_factory=dict)
     broken: bool = False  # its definition has an error already reported; its calls say nothing more
 
-    @property
-    def written_params(self) -> tuple[tuple[str, str | None], ...]:
-        """The parameters as the definition writes them: (name, the default's text or None)."""
-        return tuple((name, span_of(default, self.source).text if default is not None else None)
-                     for name, default, _ in self.params)
-
     def record(self, env: dict) -> BlockCall:
-        """What a call bound, given the names its body sees."""
-        params = self.written_params
+        """What a call of the block bound, given the names its body sees (code generation reads it)."""
+        params = tuple((name, span_of(default, self.source).text if default is not None else None)
+                       for name, default, _ in self.params)
         header = f"block {self.name}(" + ", ".join(
             name if default is None else f"{name}={default}" for name, default in params) + ")"
         return BlockCall(self.name, params, MappingProxyType({name: env[name] for name, _ in params}),
