@@ -288,7 +288,9 @@ class SourceArg:
 class TorchSource:
     """How generated PyTorch source writes a layer kind: `nn.Conv2d(in_channels, 64, kernel_size=3)`."""
 
-    cls: str  # `nn.Conv{rank}d`, rank being the input's spatial axes (a vector takes the 1-D class)
+    # `nn.Conv{rank}d`, rank being the input's spatial axes (a vector takes the 1-D class); a name without
+    # `nn.` is one of cnnspec's own classes, whose code codegen writes into the file.
+    cls: str
     args: tuple[SourceArg, ...] = ()
     # The class for an input with spatial axes when torch's would not flatten it first (FC's FlattenLinear); a
     # class with attributes writes `cls` instead, after a torch.flatten in forward.
