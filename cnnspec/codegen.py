@@ -26,13 +26,12 @@ from __future__ import annotations
 import ast
 import copy
 import keyword
-import math
 import os
 import re
 from dataclasses import dataclass, field
 
 from . import ops
-from .ir import Block, Group, Layer, Merge, Network, Repeat
+from .ir import Block, BlockCall, Group, Layer, Merge, Network, Repeat
 from .syntax import Program
 
 LINE_LIMIT = 99
@@ -44,74 +43,18 @@ INDENT = "    "
 def generate(net: Program | Network, *, class_name: str = "Net", **variables) -> str:
     """The source of a Python module defining `class_name`, an nn.Module equivalent to the spec."""
     from .analyze import analyze
+    from .resolve import resolve
 
     if not class_name.isidentifier() or keyword.iskeyword(class_name):
         raise ValueError(f"class_name must be a Python identifier, not {class_name!r}")
-    calls: dict[int, _Call] = {}
-    if isinstance(net, Program):
-        net, calls = _resolve_recording_calls(net, variables)
+    # A block becomes a class with the spec's parameters from the calls the IR records. They are read only
+    # for a spec resolved here, with `variables`; a Network given is written with plain values.
+    with_calls = isinstance(net, Program)
+    if with_calls:
+        net = resolve(net, variables)
     report = analyze(net)
-    root = _ModelBuilder(report, calls).network(net)
+    root = _ModelBuilder(report, with_calls).network(net)
     return _Generator(net, report, root, class_name, variables).source()
-
-
-# ------------------------------------------------------------------ the values of block parameters
-
-
-@dataclass(frozen=True)
-class _Call:
-    """A block call: the block's parameters as declared ((name, default text or None)) and their values."""
-
-    name: str
-    params: tuple[tuple[str, str | None], ...]
-    values: dict
-    env: dict  # every name the body sees: variables, then the parameters
-    header: str  # `block basic(planes, s=1, proj=false)`
-    line: int
-    path: str
-
-
-def _resolve_recording_calls(program: Program, variables):
-    """Resolve as `resolve.resolve` does, also keeping, for each Block node, the values its parameters took.
-
-    The IR keeps only the resolved layers of a block call; to write a block as a class with parameters, the
-    generator needs the parameters' values, which only the resolver knows. The recorder reads them from the
-    scope the resolver builds for the block's body.
-    """
-    from .resolve import _Resolver
-    from .syntax import span_of
-
-    class Recorder(_Resolver):
-        def __init__(self, values):
-            super().__init__(values)
-            self.calls: dict[int, _Call] = {}
-            self.keep: list = []  # the Block nodes, alive, so that no id is reused (a repeat of 0 drops some)
-            self.pending: list = []
-
-        def call(self, unit, label, scope):
-            self.pending.append(None)
-            try:
-                block = super().call(unit, label, scope)
-            finally:
-                env = self.pending.pop()
-            if block is not None and env is not None:
-                definition = scope.blocks[str(unit.children[0]).lower()]
-                params = tuple((name, span_of(default, definition.source).text if default is not None else None)
-                               for name, default, _ in definition.params)
-                header = f"block {definition.name}(" + ", ".join(
-                    name if default is None else f"{name}={default}" for name, default in params) + ")"
-                self.calls[id(block)] = _Call(definition.name, params, {name: env[name] for name, _ in params},
-                                              env, header, definition.span.line, definition.source.path)
-                self.keep.append(block)
-            return block
-
-        def chain(self, chain, scope):
-            if self.pending and self.pending[-1] is None:  # the body of the call being expanded
-                self.pending[-1] = dict(scope.env)
-            return super().chain(chain, scope)
-
-    recorder = Recorder(variables)
-    return recorder.run(program), recorder.calls
 
 
 # ------------------------------------------------------------------------------------ the model
@@ -158,7 +101,7 @@ class _Scope:
     items: list
     input_shape: tuple
     output_shape: tuple
-    call: _Call | None = None
+    call: BlockCall | None = None  # a block call's parameters, when they are known
     cls: _ClassDef | None = None  # the class it is an instance of, None when written inline
 
     def children(self) -> list:
@@ -188,10 +131,10 @@ def _collect_children(items, out) -> None:
 class _ModelBuilder:
     """Walks the IR in the order `lower` and the analysis do, taking each layer's and scope's report in turn."""
 
-    def __init__(self, report, calls):
+    def __init__(self, report, with_calls: bool):
         self.layers = iter(report.layers)
         self.scopes = iter(report.scopes)
-        self.calls = calls
+        self.with_calls = with_calls
 
     def network(self, net: Network) -> _Scope:
         shape = tuple(net.input.arg("shape").value)
@@ -222,7 +165,8 @@ class _ModelBuilder:
                 scope_report = next(self.scopes)
                 inner, out = self.items(node.body, shape)
                 kind = "block" if isinstance(node, Block) else "group"
-                scope = _Scope(kind, node, scope_report, inner, shape, out, self.calls.get(id(node)))
+                call = node.call if kind == "block" and self.with_calls else None
+                scope = _Scope(kind, node, scope_report, inner, shape, out, call)
                 items.append(_ScopeItem(_last(scope_report.path), scope))
                 shape = out
             elif isinstance(node, Merge):
@@ -343,8 +287,9 @@ def _unparse(tree) -> str:
 
 # ------------------------------------------------------------------------------ layer templates
 #
-# What each layer kind becomes: the torch.nn class and its arguments, as slots (value, where the spec wrote
-# it, how a value can be derived, torch's default), so that a class can write them as expressions.
+# What each layer kind becomes is the registry's (ops.TorchSource): the torch class and its arguments. Here
+# the arguments become slots (a value per instance, where the spec wrote it, how a value can be derived,
+# torch's default), so that a class can write them as expressions.
 
 
 @dataclass
@@ -362,121 +307,59 @@ def _rank(shape) -> int:
     return max(len(shape) - 1, 1)
 
 
-def _module_class(op: str, shape) -> str:
-    rank = _rank(shape)
-    return {
-        "conv": f"nn.Conv{rank}d", "maxpool": f"nn.MaxPool{rank}d", "avgpool": f"nn.AvgPool{rank}d",
-        "adaptiveavgpool": f"nn.AdaptiveAvgPool{rank}d", "adaptivemaxpool": f"nn.AdaptiveMaxPool{rank}d",
-        "bn": f"nn.BatchNorm{rank}d", "relu": "nn.ReLU", "sigmoid": "nn.Sigmoid", "tanh": "nn.Tanh",
-        "leakyrelu": "nn.LeakyReLU", "gelu": "nn.GELU", "softmax": "nn.Softmax", "identity": "nn.Identity",
-        "relu6": "nn.ReLU6", "hardswish": "nn.Hardswish", "hardsigmoid": "nn.Hardsigmoid", "silu": "nn.SiLU",
-        "lrn": "nn.LocalResponseNorm", "dropout": "nn.Dropout", "stochasticdepth": "StochasticDepth",
-        "flatten": "nn.Flatten", "channelshuffle": "nn.ChannelShuffle", "split": "Split",
-        "fc": "FlattenLinear" if len(shape) > 1 else "nn.Linear", "resize": "nn.Upsample",
-    }[op]
+def _module_class(op: str, shape, flattening: bool = True) -> str:
+    """The class generated source builds the layer with (`nn.Conv2d`); for a feature map that torch's class
+    would not flatten, one that does (`FlattenLinear`), unless `flattening` is False (forward flattens)."""
+    source = ops.get(op).source
+    if flattening and _flattens_first(op, shape):
+        return source.flattening_cls
+    return source.cls.format(rank=_rank(shape))
+
+
+def _flattens_first(op: str, shape) -> bool:
+    """Whether the layer receives a feature map that its torch class would not flatten (FC after a CONV)."""
+    return ops.get(op).source.flattening_cls is not None and len(shape) > 1
+
+
+def _inline(col: _Col) -> bool:
+    """Whether forward writes the layer as an expression rather than as a module (SPLIT: `torch.chunk`)."""
+    return col.kind == "layer" and ops.get(col.rep.node.op).source.inline is not None
 
 
 def _layer_slots(items: list) -> list[_Slot]:
     """The constructor arguments of a layer, one value per instance (items: the layer in each instance)."""
     present = [i for i in items if i is not None]
-    first = present[0]
-    op = first.node.op
-
-    def values(fn):
-        return [fn(ops.fill_defaults(ops.get(op), i.node), i.report) if i is not None else None for i in items]
-
-    def channels_in(args, r):
-        return r.input_shape[0]
-
-    if op == "conv":
-        return [
-            _Slot(None, values(channels_in), channels=True, role="in_channels"),
-            _Slot(None, values(lambda a, r: r.output_shape[0]), arg="out", role="out_channels",
-                  channels=first.node.arg("out") is not None and first.node.arg("out").value == "in"),
-            _Slot("kernel_size", values(lambda a, r: a["k"]), arg="k", role="kernel_size"),
-            _Slot("stride", values(lambda a, r: a["s"]), arg="s", default=1, has_default=True, role="stride"),
-            _Slot("padding", values(lambda a, r: a["p"]), arg="p", default=0, has_default=True, role="padding"),
-            _Slot("dilation", values(lambda a, r: a["d"]), arg="d", default=1, has_default=True, role="dilation"),
-            _Slot("groups", values(lambda a, r: r.input_shape[0] if a["g"] == "in" else a["g"]), arg="g",
-                  default=1, has_default=True, role="groups",
-                  channels=any(i is not None and ops.fill_defaults(ops.get(op), i.node)["g"] == "in"
-                               for i in items)),
-            _Slot("bias", values(lambda a, r: a["bias"]), arg="bias", default=True, has_default=True, role="bias"),
-        ]
-    if op in ("maxpool", "avgpool"):
-        slots = [
-            _Slot("kernel_size", values(lambda a, r: a["k"]), arg="k", role="kernel_size"),
-            _Slot("stride", values(lambda a, r: a["s"]), arg="s", default=None, has_default=True, role="stride"),
-            _Slot("padding", values(lambda a, r: a["p"]), arg="p", default=0, has_default=True, role="padding"),
-        ]
-        if op == "maxpool":
-            slots.append(_Slot("dilation", values(lambda a, r: a["d"]), arg="d", default=1, has_default=True,
-                               role="dilation"))
-        slots.append(_Slot("ceil_mode", values(lambda a, r: a["ceil"]), arg="ceil", default=False,
-                           has_default=True, role="ceil_mode"))
-        return slots
-    if op in ("adaptiveavgpool", "adaptivemaxpool"):
-        return [_Slot(None, values(lambda a, r: a["out"]), arg="out", role="output_size")]
-    if op == "leakyrelu":
-        return [_Slot(None, values(lambda a, r: a["slope"]), arg="slope", default=0.01, has_default=True,
-                      role="negative_slope")]
-    if op == "softmax":
-        return [_Slot("dim", [1 if i is not None else None for i in items])]
-    if op == "bn":
-        return [
-            _Slot(None, values(channels_in), channels=True, role="num_features"),
-            _Slot("eps", values(lambda a, r: a["eps"]), arg="eps", default=1e-5, has_default=True, role="eps"),
-            _Slot("momentum", values(lambda a, r: a["momentum"]), arg="momentum", default=0.1, has_default=True,
-                  role="momentum"),
-        ]
-    if op == "lrn":
-        return [
-            _Slot(None, values(lambda a, r: a["size"]), arg="size", role="size"),
-            _Slot("alpha", values(lambda a, r: a["alpha"]), arg="alpha", default=1e-4, has_default=True,
-                  role="alpha"),
-            _Slot("beta", values(lambda a, r: a["beta"]), arg="beta", default=0.75, has_default=True, role="beta"),
-            _Slot("k", values(lambda a, r: a["k"]), arg="k", default=1.0, has_default=True, role="k"),
-        ]
-    if op == "dropout":
-        return [_Slot(None, values(lambda a, r: a["p"]), arg="p", role="p")]
-    if op == "stochasticdepth":
-        return [_Slot(None, values(lambda a, r: a["p"]), arg="p", role="p"),
-                _Slot("mode", values(lambda a, r: a["mode"]), arg="mode", default="row", has_default=True,
-                      role="mode")]
-    if op == "channelshuffle":
-        return [_Slot(None, values(lambda a, r: a["groups"]), arg="groups", role="groups")]
-    if op == "split":
-        return [_Slot(None, values(lambda a, r: a["parts"]), arg="parts", role="parts"),
-                _Slot(None, values(lambda a, r: a["i"]), arg="i", role="index")]
-    if op == "fc":
-        return [
-            _Slot(None, values(lambda a, r: math.prod(r.input_shape)), channels=len(first.report.input_shape) == 1,
-                  role="in_features"),
-            _Slot(None, values(lambda a, r: r.output_shape[0]), arg="out", role="out_features"),
-            _Slot("bias", values(lambda a, r: a["bias"]), arg="bias", default=True, has_default=True, role="bias"),
-        ]
-    if op == "resize":
-        return [
-            _Slot("size", values(lambda a, r: a["size"]), arg="size", default=None, has_default=True, role="size"),
-            _Slot("scale_factor", values(lambda a, r: a["scale"]), arg="scale", default=None, has_default=True,
-                  role="scale_factor"),
-            _Slot("mode", values(lambda a, r: a["mode"]), arg="mode", default="nearest", has_default=True,
-                  role="mode"),
-            _Slot("align_corners", values(lambda a, r: a["align_corners"]), arg="align_corners", default=None,
-                  has_default=True, role="align_corners"),
-        ]
-    return []  # activations, identity, flatten: no argument
+    op = ops.get(present[0].node.op)
+    args = [ops.fill_defaults(op, i.node) if i is not None else None for i in items]
+    present_args = [a for a in args if a is not None]
+    slots = []
+    for source_arg in op.source.args:
+        values = [source_arg.value_of(a, i.report.input_shape, i.report.output_shape) if i is not None else None
+                  for a, i in zip(args, items)]
+        channels = source_arg.channels
+        if not isinstance(channels, bool):
+            channels = channels(present_args, present[0].report.input_shape)
+        has_default = source_arg.default is not ops.NO_DEFAULT
+        slots.append(_Slot(None if source_arg.positional else source_arg.role, values, arg=source_arg.arg,
+                           channels=channels, default=source_arg.default if has_default else None,
+                           has_default=has_default, role=source_arg.role))
+    return slots
 
 
-_ATTRIBUTE_NAMES = {  # names for parameter-free layers the spec leaves unlabelled, in a class with attributes
-    "relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh", "leakyrelu": "leaky_relu", "gelu": "gelu",
-    "softmax": "softmax", "identity": "identity", "relu6": "relu6", "hardswish": "hardswish",
-    "hardsigmoid": "hardsigmoid", "silu": "silu", "maxpool": "maxpool", "avgpool": "avgpool",
-    "adaptiveavgpool": "avgpool", "adaptivemaxpool": "maxpool", "lrn": "lrn", "dropout": "dropout",
-    "stochasticdepth": "stochastic_depth", "flatten": "flatten", "channelshuffle": "shuffle", "resize": "resize",
-}
+class _Channels:
+    """A number of channels as an expression in a class's parameters (tree None: unknown), for the registry's
+    channel rules to compute with."""
 
-_HELPERS = {
+    def __init__(self, tree):
+        self.tree = tree
+
+    def __floordiv__(self, other: _Channels) -> _Channels:
+        if self.tree is None or other.tree is None:
+            return _Channels(None)
+        return _Channels(ast.BinOp(self.tree, ast.FloorDiv(), other.tree))
+
+
+_HELPERS = {  # the classes of cnnspec's own that a TorchSource may name, written into the generated file
     "StochasticDepth": '''
 class StochasticDepth(nn.Module):
     """Stochastic depth, as torchvision.ops.StochasticDepth: in training, zeroes the whole input
@@ -1008,9 +891,13 @@ class _Generator:
             if _attribute_safe(col.rep.name):
                 names[id(col)] = col.rep.name
         for col in columns:
-            if id(col) in names or (col.kind == "layer" and col.rep.node.op == "split"):
+            if id(col) in names or _inline(col):
                 continue
-            base = _ATTRIBUTE_NAMES.get(col.rep.node.op, col.rep.node.op) if col.kind == "layer" else "block"
+            if col.kind == "layer":
+                op = ops.get(col.rep.node.op)
+                base = op.source.attribute or op.name
+            else:
+                base = "block"
             candidate, n = base, 1
             while candidate in taken or not _attribute_safe(candidate):
                 n += 1
@@ -1039,8 +926,8 @@ class _Generator:
                 self.init_columns(branch, ctx, out)
                 ends.append(ctx.cur)
             ctx.cur = ctx.after_merge(col.rep.node.op, ends)
-        elif col.kind == "layer" and col.rep.node.op == "split":
-            ctx.split_args[id(col)] = ctx.layer_args(col.items)
+        elif _inline(col):
+            ctx.inline_args[id(col)] = ctx.layer_args(col.items)
         else:
             pre: list = []
             target = f"self.{ctx.attributes[id(col)]}"
@@ -1310,7 +1197,7 @@ class _Context:
             self.params: dict[str, _Param] = {}
             self.spec_names: dict[str, str] = {}  # block parameter → Python name
             self.attributes: dict = {}
-            self.split_args: dict = {}
+            self.inline_args: dict = {}  # the constructor arguments of each layer forward writes inline
             self.flags: dict = {}
             self.flag_names: dict = {}
             self.locals: set = set()
@@ -1321,7 +1208,7 @@ class _Context:
             self.frame_texts = [None]
             self._declare_parameters()
         else:
-            for name in ("params", "spec_names", "attributes", "split_args", "flags", "flag_names", "locals",
+            for name in ("params", "spec_names", "attributes", "inline_args", "flags", "flag_names", "locals",
                          "active", "in_name", "home", "last_optional"):
                 setattr(self, name, getattr(parent, name))
             self.frames = frames
@@ -1595,19 +1482,18 @@ class _Context:
 
     def layer_args(self, column: list) -> list[str]:
         first = next(i for i in column if i is not None)
-        args = []
+        args, codes = [], {}
         for slot in _layer_slots(column):
             texts = [_arg_text(item.node, slot.arg) if item is not None and slot.arg else None for item in column]
             code = self.value(slot, texts)
             if code is not None:
                 args.append(code if slot.keyword is None else f"{slot.keyword}={code}")
-        op = first.node.op
-        if op in ("conv", "fc"):
-            self.cur = _parse_code(args[1])
-        elif op == "flatten" and math.prod(first.report.input_shape[1:]) != 1:
-            self.cur = None
-        elif op == "split" and self.cur is not None:  # a piece of C // parts channels, when they divide
-            self.cur = ast.BinOp(self.cur, ast.FloorDiv(), _parse_code(args[0]))
+                codes[slot.role] = code
+        rule = ops.get(first.node.op).source.channels
+        if rule is not None:
+            after = rule(_Channels(self.cur), {role: _Channels(_parse_code(code)) for role, code in codes.items()},
+                         first.report.input_shape)
+            self.cur = after.tree if after is not None else None
         if not self.literal and not self.check(self.cur, [i.report.output_shape[0] if i is not None else None
                                                           for i in column]):
             self.cur = None
@@ -1616,9 +1502,8 @@ class _Context:
     def layer_code(self, column: list) -> str:
         """`nn.Conv2d(in_channels, planes, kernel_size=3, ...)` for one layer (column: it in every instance)."""
         first = next(i for i in column if i is not None)
-        cls = _module_class(first.node.op, first.report.input_shape)
-        if cls == "FlattenLinear" and self.cdef.mode == "attr":
-            cls = "nn.Linear"  # forward flattens first
+        # In a class with attributes, forward flattens first (`x = torch.flatten(x, 1)`).
+        cls = _module_class(first.node.op, first.report.input_shape, flattening=self.cdef.mode != "attr")
         if cls in _HELPERS:
             self.gen.helpers.add(cls)
         return f"{cls}({', '.join(self.layer_args(column))})"
@@ -1668,7 +1553,7 @@ def _if(condition, then, otherwise):
     return ast.IfExp(condition, then, otherwise)
 
 
-def _substitute_globals(tree, call: _Call, exclude: set):
+def _substitute_globals(tree, call: BlockCall, exclude: set):
     """A default's expression with the variables (not the parameters) it names replaced by their values."""
     mapping = {}
     for name in _names(tree):
@@ -1768,12 +1653,11 @@ class _Forward:
             return var
         if col.kind == "merge":
             return self.merge(col, var, lines, target)
-        if col.kind == "layer" and rep.node.op == "split" and self.attr:
-            parts, index = self.ctx.split_args[id(col)]
-            lines.append((f"{target} = torch.chunk({var}, {parts}, dim=1)[{index}]",
-                          self.gen.comment(rep, self.ctx.home)))
+        if _inline(col) and self.attr:
+            expression = ops.get(rep.node.op).source.inline.format(*self.ctx.inline_args[id(col)], x=var)
+            lines.append((f"{target} = {expression}", self.gen.comment(rep, self.ctx.home)))
             return target
-        if col.kind == "layer" and rep.node.op == "fc" and len(rep.report.input_shape) > 1 and self.attr:
+        if col.kind == "layer" and _flattens_first(rep.node.op, rep.report.input_shape) and self.attr:
             lines.append(f"{target} = torch.flatten({var}, 1)")
             var = target
         if col.kind == "scope" and var == target and self.loop(col):

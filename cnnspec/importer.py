@@ -25,7 +25,9 @@ import sys
 import traceback
 from dataclasses import dataclass, field
 
+from . import ops
 from .errors import CnnspecError, suggest
+from .ops import Unimportable
 from .words import shape_text, value_text
 
 WIDTH = 100  # the emitted text is wrapped to this many columns where it can be
@@ -351,45 +353,7 @@ def _render_chain(items, width: int) -> list[str]:
     return lines
 
 
-# ------------------------------------------------------------------------------ layer writing
-
-
-def _same(values):
-    """A per-axis tuple as one int when every axis agrees."""
-    if isinstance(values, (tuple, list)):
-        values = tuple(values)
-        return values[0] if len(set(values)) == 1 else values
-    return values
-
-
-def _per_axis(value, rank: int) -> tuple:
-    if isinstance(value, (tuple, list)):
-        return tuple(value)
-    return (value,) * rank
-
-
-def _call(name: str, positional=None, **keywords) -> str:
-    """`NAME(pos, k=v, …)`; keywords whose value is None are left out."""
-    written = [] if positional is None else [value_text(positional)]
-    written += [f"{k}={value_text(v)}" for k, v in keywords.items() if v is not None]
-    return name + (f"({', '.join(written)})" if written else "")
-
-
-def _number(value):
-    """A float that is a whole number as an int (`scale=2`), other values unchanged."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, tuple):
-        return tuple(_number(v) for v in value)
-    return value
-
-
-def _unless(value, default):
-    return None if value == default else value
-
-
-class _Unsupported(Exception):
-    """A node cnnspec cannot write, with the reason (the caller adds which node and where)."""
+# ----------------------------------------------------------------- graph nodes and what the writers see
 
 
 @dataclass
@@ -405,7 +369,8 @@ class _Node:
 
 
 class _Context:
-    """What a layer writer sees: the node, its concrete arguments, input and output shapes (no batch)."""
+    """What a layer writer of the registry (ops.FromTorch) sees: the node, its concrete arguments, input and
+    output shapes (no batch)."""
 
     def __init__(self, importer, node, args, kwargs):
         self.importer, self.node, self.args, self.kwargs = importer, node, args, kwargs
@@ -429,14 +394,18 @@ class _Context:
         functions, _, _, _ = _function_tables()
         for user in self.node.users:
             if user.op == "call_module":
-                if _module_kind(self.importer.graph_module.get_submodule(user.target))[0] is not _flatten_module:
+                op, _ = _module_kind(self.importer.graph_module.get_submodule(user.target))
+                if op is None or op.name != "flatten":
                     return False
-            elif user.op not in ("call_function", "call_method") or functions.get(_key(user)) is not _fn_reshape:
+            elif user.op not in ("call_function", "call_method") or functions.get(_key(user)) is not _reshape:
                 return False
         return bool(self.node.users)
 
     def note(self, text: str) -> None:
         self.importer.notes.append(f"{self.importer.describe_short(self.node)}: {text}")
+
+    def reshape(self) -> list[str]:
+        return _reshape(self)
 
 
 def _is_tensor(value) -> bool:
@@ -467,134 +436,8 @@ def _flat_args(args, kwargs=None):
     return found
 
 
-# --- module writers: (module, context) -> list of layer texts
-
-
-def _conv(m, ctx):
-    if m.padding_mode != "zeros":
-        ctx.note(f"padding_mode={m.padding_mode!r}; cnnspec pads with zeros (shapes and counts are the same)")
-    padding = m.padding
-    if isinstance(padding, str):
-        padding = "same" if padding == "same" else 0
-    else:
-        padding = _same(padding)
-    return [_call("CONV", m.out_channels, k=_same(m.kernel_size), s=_unless(_same(m.stride), 1),
-                  p=_unless(padding, 0), d=_unless(_same(m.dilation), 1), g=_unless(m.groups, 1),
-                  bias=False if m.bias is None else None)]
-
-
-def _batchnorm(m, ctx):
-    if not m.affine:
-        raise _Unsupported("it has affine=False (no weight and bias), but cnnspec's BN always learns them")
-    if not m.track_running_stats:
-        raise _Unsupported("it has track_running_stats=False (no running statistics), but cnnspec's BN keeps them")
-    if m.momentum is None:
-        raise _Unsupported("its momentum is None (a cumulative average), which cnnspec's BN cannot write")
-    return [_call("BN", eps=_unless(m.eps, 1e-5), momentum=_unless(m.momentum, 0.1))]
-
-
-def _linear(m, ctx, flattens=False):
-    if not flattens and len(ctx.inp) != 1:
-        raise _Unsupported(f"its input {shape_text(ctx.inp)} is not flat: torch's Linear acts on the last axis "
-                           f"only while cnnspec's FC flattens first; flatten before it (torch.flatten(x, 1))")
-    return [_call("FC", m.out_features, bias=False if m.bias is None else None)]
-
-
-def _pool_text(name, ctx, kernel, stride, padding, dilation=1, ceil=False):
-    rank = len(ctx.inp) - 1
-    kernel = _same(_per_axis(kernel, rank))
-    stride = kernel if stride is None or stride == [] or stride == () else _same(_per_axis(stride, rank))
-    return _call(name, kernel, s=_unless(stride, kernel), p=_unless(_same(_per_axis(padding, rank)), 0),
-                 d=_unless(_same(_per_axis(dilation, rank)), 1) if name == "MAXPOOL" else None,
-                 ceil=True if ceil else None)
-
-
-def _maxpool(m, ctx):
-    if m.return_indices:
-        raise _Unsupported("it returns indices, which cnnspec's MAXPOOL does not")
-    return [_pool_text("MAXPOOL", ctx, m.kernel_size, m.stride, m.padding, m.dilation, m.ceil_mode)]
-
-
-def _avgpool(m, ctx):
-    if not getattr(m, "count_include_pad", True) or getattr(m, "divisor_override", None):
-        ctx.note("count_include_pad=False or divisor_override changes what is averaged; cnnspec's AVGPOOL does "
-                 "not say so (shapes and counts are the same)")
-    return [_pool_text("AVGPOOL", ctx, m.kernel_size, m.stride, m.padding, 1, m.ceil_mode)]
-
-
-def _adaptive(kind):
-    def write(m, ctx):
-        if getattr(m, "return_indices", False):
-            raise _Unsupported("it returns indices, which cnnspec's pools do not")
-        spatial = ctx.out[1:]
-        if all(n == 1 for n in spatial):
-            return ["GAP" if kind == "avg" else "GMP"]
-        return [_call("ADAPTIVEAVGPOOL" if kind == "avg" else "ADAPTIVEMAXPOOL", _same(spatial))]
-    return write
-
-
-def _plain(name):
-    return lambda m, ctx: [name]
-
-
-def _leaky(m, ctx):
-    return [_call("LEAKYRELU", _unless(m.negative_slope, 0.01))]
-
-
-def _gelu(m, ctx):
-    if getattr(m, "approximate", "none") != "none":
-        ctx.note(f"approximate={m.approximate!r}; cnnspec writes GELU (shapes and counts are the same)")
-    return ["GELU"]
-
-
-def _softmax_dim(dim, ctx):
-    rank = len(ctx.full_in)
-    if dim is None:
-        dim = 0 if rank in (0, 1, 3) else 1  # torch's legacy implicit choice
-    if dim % rank != 1:
-        raise _Unsupported(f"it works on axis {dim} of the {rank}-axis input; cnnspec's SOFTMAX works on the "
-                           f"channels (dim=1)")
-    return ["SOFTMAX"]
-
-
-def _softmax(m, ctx):
-    return _softmax_dim(m.dim, ctx)
-
-
-def _dropout(m, ctx):
-    return [_call("DROPOUT", _unless(float(m.p), 0.5))]
-
-
-def _flatten_module(m, ctx):
-    return _reshape(ctx)
-
-
-def _lrn(m, ctx):
-    return [_call("LRN", m.size, alpha=_unless(m.alpha, 1e-4), beta=_unless(m.beta, 0.75), k=_unless(m.k, 1.0))]
-
-
-def _shuffle(m, ctx):
-    return [_call("CHANNELSHUFFLE", m.groups)]
-
-
-def _resize_text(size, scale, mode, align_corners):
-    if mode not in ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area"):
-        raise _Unsupported(f"its mode {mode!r} is not one cnnspec's RESIZE knows")
-    return [_call("RESIZE", scale=None if scale is None else _number(_same(scale)),
-                  size=None if size is None else _same(size), mode=_unless(mode, "nearest"),
-                  align_corners=align_corners)]
-
-
-def _upsample(m, ctx):
-    return _resize_text(m.size, m.scale_factor, m.mode, m.align_corners)
-
-
-def _stochastic_depth(m, ctx):
-    return [_call("STOCHASTICDEPTH", _unless(float(m.p), 0.0), mode=_unless(m.mode, "row"))]
-
-
-def _split_module(m, ctx):
-    return [_call("SPLIT", m.parts, i=m.index)]
+def _no_layer(ctx):
+    return []
 
 
 def _reshape(ctx):
@@ -609,151 +452,53 @@ def _reshape(ctx):
             and ctx.only_reshapes_follow()):
         return []  # the first of `x.squeeze(-1).squeeze(-1)`: the last one writes the FLATTEN
     if len(after) < 2 or after[0] != before[0]:
-        raise _Unsupported(f"it reshapes {shape_text(before)} to {shape_text(after)} (with the batch of "
+        raise Unimportable(f"it reshapes {shape_text(before)} to {shape_text(after)} (with the batch of "
                            f"{before[0]}), which does not keep the batch axis; cnnspec writes only a flatten "
                            f"that keeps it (torch.flatten(x, 1))")
-    raise _Unsupported(f"it reshapes {shape_text(before[1:])} to {shape_text(after[1:])}, which is not a "
+    raise Unimportable(f"it reshapes {shape_text(before[1:])} to {shape_text(after[1:])}, which is not a "
                        f"flatten; cnnspec writes only that (torch.flatten(x, 1))")
 
 
-_MODULE_WRITERS = None
-_MODULE_MERGES = None
+_MODULE_KINDS = None
+_MODULE_NAMES = None
 
 
-def _module_writers():
-    """{module class: writer}; the classes are matched along the module's MRO when it keeps their forward."""
-    global _MODULE_WRITERS, _MODULE_MERGES
-    if _MODULE_WRITERS is None:
-        from torch import nn
+def _module_tables():
+    """{module class: (op, writer)} from the registry, and [(package, class name, (op, writer))] for the
+    classes matched by name; a merge's writer is None."""
+    global _MODULE_KINDS, _MODULE_NAMES
+    if _MODULE_KINDS is None:
+        classes, names = {}, []
+        for op in ops.OPS:
+            for form in op.from_modules:
+                for dotted in form.names:
+                    if form.by_name:
+                        names.append((dotted.partition(".")[0], dotted.rpartition(".")[2], (op, form.write)))
+                    elif (cls := _torch_object(dotted)) is not None:
+                        classes[cls] = (op, form.write)
+        _MODULE_KINDS, _MODULE_NAMES = classes, names
+    return _MODULE_KINDS, _MODULE_NAMES
 
-        from . import torch_modules as tm
 
-        writers = {}
-        for cls in (nn.Conv1d, nn.Conv2d, nn.Conv3d):
-            writers[cls] = _conv
-        for cls in (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d):
-            writers[cls] = _batchnorm
-        writers[nn.Linear] = _linear
-        writers[tm.FlattenLinear] = lambda m, ctx: _linear(m, ctx, flattens=True)
-        for cls in (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d):
-            writers[cls] = _maxpool
-        for cls in (nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d):
-            writers[cls] = _avgpool
-        for cls in (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d):
-            writers[cls] = _adaptive("avg")
-        for cls in (nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d):
-            writers[cls] = _adaptive("max")
-        for cls, name in ((nn.ReLU, "RELU"), (nn.Sigmoid, "SIGMOID"), (nn.Tanh, "TANH"), (nn.ReLU6, "RELU6"),
-                          (nn.Hardswish, "HARDSWISH"), (nn.Hardsigmoid, "HARDSIGMOID"), (nn.SiLU, "SILU"),
-                          (nn.Identity, "IDENTITY")):
-            writers[cls] = _plain(name)
-        writers[nn.LeakyReLU] = _leaky
-        writers[nn.GELU] = _gelu
-        writers[nn.Softmax] = _softmax
-        for cls in (nn.Dropout, nn.Dropout1d, nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout):
-            writers[cls] = _dropout
-        writers[nn.Flatten] = _flatten_module
-        writers[nn.LocalResponseNorm] = _lrn
-        writers[nn.ChannelShuffle] = _shuffle
-        writers[tm.ChannelShuffle] = _shuffle
-        writers[nn.Upsample] = _upsample
-        writers[tm.Resize] = _upsample
-        writers[tm.StochasticDepth] = _stochastic_depth
-        writers[tm.Split] = _split_module
-        _MODULE_MERGES = {tm.Add: "ADD", tm.Concat: "CONCAT", tm.Mul: "MUL"}
-        _MODULE_WRITERS = writers
-    return _MODULE_WRITERS, _MODULE_MERGES
+def _torch_object(dotted: str):
+    """The class or function a registry name (`torch.nn.Conv2d`) stands for; None if this torch lacks it."""
+    module, _, name = dotted.rpartition(".")
+    return getattr(importlib.import_module(module), name, None)
 
 
 def _module_kind(module):
-    """(writer or merge name, the class it was found under), or (None, None) for a module to trace through
-    or to refuse. A subclass counts as its base only when it keeps the base's forward."""
-    writers, merges = _module_writers()
+    """(op, writer) for the kind a module imports as, or (None, None) for a module to trace through or to
+    refuse. A subclass counts as its base only when it keeps the base's forward."""
+    classes, names = _module_tables()
     for cls in type(module).__mro__:
-        if cls in writers or cls in merges:
+        if cls in classes:
             if type(module).forward is cls.forward:
-                return writers.get(cls) or merges[cls], cls
+                return classes[cls]
             return None, None
-    if type(module).__name__ == "StochasticDepth" and type(module).__module__.startswith("torchvision"):
-        return _stochastic_depth, type(module)
+    for package, name, found in names:
+        if type(module).__name__ == name and type(module).__module__.startswith(package):
+            return found
     return None, None
-
-
-# --- function and method writers: (context) -> list of layer texts
-
-
-def _fn_activation(name):
-    return lambda ctx: [name]
-
-
-def _fn_leaky(ctx):
-    a = ctx.bind(("input", "negative_slope"), {"negative_slope": 0.01})
-    return [_call("LEAKYRELU", _unless(a["negative_slope"], 0.01))]
-
-
-def _fn_gelu(ctx):
-    if ctx.bind(("input", "approximate"), {"approximate": "none"})["approximate"] != "none":
-        ctx.note("approximate='tanh'; cnnspec writes GELU (shapes and counts are the same)")
-    return ["GELU"]
-
-
-def _fn_softmax(ctx):
-    return _softmax_dim(ctx.bind(("input", "dim"), {"dim": None})["dim"], ctx)
-
-
-def _fn_dropout(ctx):
-    return [_call("DROPOUT", _unless(float(ctx.bind(("input", "p"), {"p": 0.5})["p"]), 0.5))]
-
-
-def _fn_maxpool(ctx):
-    a = ctx.bind(("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices"),
-                 {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False, "return_indices": False})
-    if a["return_indices"]:
-        raise _Unsupported("it returns indices, which cnnspec's MAXPOOL does not")
-    return [_pool_text("MAXPOOL", ctx, a["kernel_size"], a["stride"], a["padding"], a["dilation"], a["ceil_mode"])]
-
-
-def _fn_avgpool(ctx):
-    a = ctx.bind(("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"),
-                 {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True,
-                  "divisor_override": None})
-    if not a["count_include_pad"] or a["divisor_override"]:
-        ctx.note("count_include_pad=False or divisor_override changes what is averaged; cnnspec's AVGPOOL does "
-                 "not say so (shapes and counts are the same)")
-    return [_pool_text("AVGPOOL", ctx, a["kernel_size"], a["stride"], a["padding"], 1, a["ceil_mode"])]
-
-
-def _fn_adaptive(kind):
-    def write(ctx):
-        if ctx.bind(("input", "output_size", "return_indices"), {"return_indices": False})["return_indices"]:
-            raise _Unsupported("it returns indices, which cnnspec's pools do not")
-        return _adaptive(kind)(None, ctx)
-    return write
-
-
-def _fn_interpolate(ctx):
-    a = ctx.bind(("input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor", "antialias"),
-                 {"size": None, "scale_factor": None, "mode": "nearest", "align_corners": None})
-    return _resize_text(a["size"], a["scale_factor"], a["mode"], a["align_corners"])
-
-
-def _fn_reshape(ctx):
-    return _reshape(ctx)
-
-
-def _fn_noop(ctx):
-    return []
-
-
-def _fn_mean(ctx):
-    a = ctx.bind(("input", "dim", "keepdim"), {"dim": None, "keepdim": False})
-    rank = len(ctx.full_in)
-    dims = a["dim"]
-    dims = tuple(range(rank)) if dims is None else (dims,) if isinstance(dims, int) else tuple(dims)
-    if rank < 3 or sorted(d % rank for d in dims) != list(range(2, rank)):
-        raise _Unsupported(f"it averages over axes {value_text(dims)} of the {rank}-axis input; cnnspec writes only "
-                           f"the mean over every spatial axis (GAP)")
-    return ["GAP"] if a["keepdim"] else ["GAP", "FLATTEN"]
 
 
 _FUNCTIONS = None
@@ -763,50 +508,41 @@ _CHUNKS = None
 
 
 def _function_tables():
-    """{call_function target or `method name`: writer}, the merges, and the functions of shapes."""
+    """{call_function target or `.method`: writer}, {…: merge name}, the chunks, and the functions of shapes."""
     global _FUNCTIONS, _SHAPE_FUNCTIONS, _MERGE_FUNCTIONS, _CHUNKS
     if _FUNCTIONS is None:
         import torch
-        import torch.nn.functional as F
 
-        table = {}
-
-        def both(names, writer, functions=()):
-            for fn in functions:
-                table[fn] = writer
-            for name in names:
-                table["." + name] = writer
-
-        both(("relu", "relu_"), _fn_activation("RELU"), (F.relu, F.relu_, torch.relu, torch.relu_))
-        both(("sigmoid", "sigmoid_"), _fn_activation("SIGMOID"), (torch.sigmoid, F.sigmoid))
-        both(("tanh", "tanh_"), _fn_activation("TANH"), (torch.tanh, F.tanh))
-        both((), _fn_activation("RELU6"), (F.relu6,))
-        both((), _fn_activation("HARDSWISH"), (F.hardswish,))
-        both((), _fn_activation("HARDSIGMOID"), (F.hardsigmoid,))
-        both((), _fn_activation("SILU"), (F.silu,))
-        both((), _fn_gelu, (F.gelu,))
-        both(("leaky_relu",), _fn_leaky, (F.leaky_relu,))
-        both(("softmax",), _fn_softmax, (F.softmax, torch.softmax))
-        both((), _fn_dropout, (F.dropout, F.dropout1d, F.dropout2d, F.dropout3d, F.alpha_dropout))
-        both((), _fn_maxpool, (F.max_pool1d, F.max_pool2d, F.max_pool3d))
-        both((), _fn_avgpool, (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d))
-        both((), _fn_adaptive("avg"), (F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d))
-        both((), _fn_adaptive("max"), (F.adaptive_max_pool1d, F.adaptive_max_pool2d, F.adaptive_max_pool3d))
-        both((), _fn_interpolate, (F.interpolate, F.upsample))
-        both(("view", "reshape", "flatten", "squeeze"), _fn_reshape, (torch.flatten, torch.reshape, torch.squeeze))
-        both(("contiguous", "clone", "detach"), _fn_noop, ())
-        both(("mean",), _fn_mean, (torch.mean,))
-        _FUNCTIONS = table
-        _MERGE_FUNCTIONS = {operator.add: "ADD", operator.iadd: "ADD", torch.add: "ADD", ".add": "ADD",
-                            operator.mul: "MUL", operator.imul: "MUL", torch.mul: "MUL", ".mul": "MUL",
-                            torch.cat: "CONCAT"}
-        for name in ("concat", "concatenate"):  # aliases of torch.cat in newer versions
-            if hasattr(torch, name):
-                _MERGE_FUNCTIONS[getattr(torch, name)] = "CONCAT"
-        _CHUNKS = {torch.chunk, ".chunk"}
+        functions, merges = {}, {}
+        for op in ops.OPS:
+            for form in op.from_functions:
+                for key in _function_keys(form.names):
+                    if op.merge:
+                        merges[key] = op.name.upper()
+                    else:
+                        functions[key] = form.write
+        # No layer kind of their own: views (a flatten, or nothing) and copies (nothing).
+        for key in _function_keys(("torch.flatten", "torch.reshape", "torch.squeeze", "Tensor.view", "Tensor.reshape",
+                                   "Tensor.flatten", "Tensor.squeeze")):
+            functions[key] = _reshape
+        for key in _function_keys(("Tensor.contiguous", "Tensor.clone", "Tensor.detach")):
+            functions[key] = _no_layer
+        _FUNCTIONS, _MERGE_FUNCTIONS = functions, merges
+        _CHUNKS = {torch.chunk, ".chunk"}  # a chunk's pieces, taken by index, are SPLITs
         _SHAPE_FUNCTIONS = {getattr, ".size", ".dim", operator.getitem, operator.floordiv, operator.sub,
                             operator.truediv, operator.neg, len}
     return _FUNCTIONS, _MERGE_FUNCTIONS, _CHUNKS, _SHAPE_FUNCTIONS
+
+
+def _function_keys(names):
+    """The keys fx gives the calls of registry names: the function itself, or `.name` for `Tensor.name`."""
+    for dotted in names:
+        if dotted.startswith("Tensor."):
+            yield "." + dotted.removeprefix("Tensor.")
+        else:
+            function = _torch_object(dotted)
+            if function is not None:
+                yield function
 
 
 def _key(node):
@@ -849,11 +585,11 @@ def _check_input(module, args) -> None:
         return
     received = shape_text(tuple(x.shape[1:]))
     if isinstance(module, nn.modules.conv._ConvNd) and x.shape[1] != module.in_channels:
-        raise _Unsupported(f"expects {module.in_channels} input channels but receives {received}")
+        raise Unimportable(f"expects {module.in_channels} input channels but receives {received}")
     if isinstance(module, nn.modules.batchnorm._BatchNorm) and x.shape[1] != module.num_features:
-        raise _Unsupported(f"expects {module.num_features} channels but receives {received}")
+        raise Unimportable(f"expects {module.num_features} channels but receives {received}")
     if isinstance(module, nn.Linear) and x.shape[-1] != module.in_features:
-        raise _Unsupported(f"expects {module.in_features} input features but receives {received}")
+        raise Unimportable(f"expects {module.in_features} input features but receives {received}")
 
 
 class _Importer:
@@ -918,8 +654,8 @@ class _Importer:
             def is_leaf_module(self, m, qualified_name):
                 if isinstance(m, Scope):
                     return False
-                writer, _ = _module_kind(m)
-                if writer is not None:
+                op, _ = _module_kind(m)
+                if op is not None:
                     return True
                 return super().is_leaf_module(m, qualified_name)
 
@@ -1028,7 +764,7 @@ class _Importer:
                     result = super().run_node(node)
                 except Exception as exc:
                     if self.failure is None:  # before the interpreter appends its notes to the message
-                        self.failure = (node, str(exc) if isinstance(exc, _Unsupported) else
+                        self.failure = (node, str(exc) if isinstance(exc, Unimportable) else
                                         f"raised {_exception_text(exc, importer.path)}")
                     raise
                 importer.values[node] = result
@@ -1079,7 +815,8 @@ class _Importer:
                 index = node.args[1]
                 if not isinstance(index, int):
                     raise self.unsupported(node, "only a piece of torch.chunk by a whole-number index is a SPLIT")
-                nodes[node] = _Node(node, [_call("SPLIT", source.chunk, i=index % source.chunk)], [node.args[0]])
+                piece = ops.layer_text("SPLIT", source.chunk, i=index % source.chunk)
+                nodes[node] = _Node(node, [piece], [node.args[0]])
                 continue
             if not (_is_tensor(value) or is_chunk):
                 continue  # sizes and other numbers: read by the layers that use them
@@ -1091,18 +828,18 @@ class _Importer:
             try:
                 if node.op == "call_module":
                     module = self.graph_module.get_submodule(node.target)
-                    writer, _ = _module_kind(module)
-                    if isinstance(writer, str):
-                        nodes[node] = _Node(node, inputs=tensor_inputs, merge=writer)
+                    op, write = _module_kind(module)
+                    if op.merge:
+                        nodes[node] = _Node(node, inputs=tensor_inputs, merge=op.name.upper())
                     else:
                         self.need_one_input(node, tensor_inputs)
-                        nodes[node] = _Node(node, writer(module, ctx), tensor_inputs)
+                        nodes[node] = _Node(node, write(module, ctx), tensor_inputs)
                 elif key in merges:
                     nodes[node] = self.merge_node(node, key, merges[key], args, kwargs, tensor_inputs, value)
                 elif is_chunk:
                     bound = ctx.bind(("input", "chunks", "dim"), {"dim": 0})
                     if bound["dim"] % len(ctx.full_in) != 1:
-                        raise _Unsupported(f"it splits axis {bound['dim']}; cnnspec's SPLIT splits the channels "
+                        raise Unimportable(f"it splits axis {bound['dim']}; cnnspec's SPLIT splits the channels "
                                            f"(dim=1)")
                     self.need_one_input(node, tensor_inputs)
                     nodes[node] = _Node(node, inputs=tensor_inputs, chunk=bound["chunks"])
@@ -1111,14 +848,14 @@ class _Importer:
                     nodes[node] = _Node(node, functions[key](ctx), tensor_inputs)
                 else:
                     raise self.unsupported(node)
-            except _Unsupported as reason:
+            except Unimportable as reason:
                 raise self.unsupported(node, str(reason)) from None
         self.absorb(nodes)
         return nodes, result
 
     def need_one_input(self, node, inputs):
         if len(inputs) != 1:
-            raise _Unsupported(f"it reads {len(inputs)} tensors; cnnspec joins tensors only by ADD, CONCAT or MUL")
+            raise Unimportable(f"it reads {len(inputs)} tensors; cnnspec joins tensors only by ADD, CONCAT or MUL")
 
     def merge_node(self, node, key, name, args, kwargs, inputs, value):
         if name == "CONCAT":
@@ -1126,18 +863,18 @@ class _Importer:
             dim = args[1] if len(args) > 1 else kwargs.get("dim", kwargs.get("axis", 0))
             rank = len(value.shape)
             if dim % rank != 1:
-                raise _Unsupported(f"it concatenates on axis {dim}; cnnspec's CONCAT joins the channels (dim=1)")
+                raise Unimportable(f"it concatenates on axis {dim}; cnnspec's CONCAT joins the channels (dim=1)")
             if not all(isinstance(t, self.torch.fx.Node) and t in self.values for t in tensors):
-                raise _Unsupported("it concatenates something that is not a layer's output")
+                raise Unimportable("it concatenates something that is not a layer's output")
             return _Node(node, inputs=list(tensors), merge=name)
         operands = list(node.args[:2])
         extra = args[2:] + tuple(v for k, v in kwargs.items() if k == "alpha")
         if extra and extra != (1,):
-            raise _Unsupported("only a plain sum (alpha=1) is an ADD")
+            raise Unimportable("only a plain sum (alpha=1) is an ADD")
         if len(operands) != 2 or not all(isinstance(o, self.torch.fx.Node) and _is_tensor(self.values.get(o))
                                          for o in operands):
             word = "sum" if name == "ADD" else "product"
-            raise _Unsupported(f"a {word} with a constant is no layer cnnspec knows; {name} joins the outputs of "
+            raise Unimportable(f"a {word} with a constant is no layer cnnspec knows; {name} joins the outputs of "
                                f"branches")
         return _Node(node, inputs=operands, merge=name, binary=True)
 

@@ -8,6 +8,7 @@ the network its structure: the rows of the table's tree and the names of layers 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Union
 
@@ -63,6 +64,23 @@ class Group:
 
 
 @dataclass(frozen=True, slots=True)
+class BlockCall:
+    """What a block call bound, for writing the block as code with parameters (`class Basic(planes, s=1)`).
+
+    The resolved body holds only values; this keeps the names they came from. Its mappings are read-only, and
+    it takes no part in a Block's equality or hash.
+    """
+
+    name: str  # the block's name as defined
+    params: tuple[tuple[str, str | None], ...]  # as declared: (name, the default's text or None)
+    values: Mapping[str, Value]  # the value each parameter took in this call
+    env: Mapping[str, Value]  # every name the body sees: the variables, then the parameters
+    header: str  # `block basic(planes, s=1, proj=false)`
+    line: int  # of the definition
+    path: str  # of the file that defines the block
+
+
+@dataclass(frozen=True, slots=True)
 class Block:
     """One call of a user-defined block, its body resolved with the call's arguments."""
 
@@ -71,6 +89,8 @@ class Block:
     label: str | None = None
     text: str = field(default="", compare=False)
     span: Span | None = field(default=None, compare=False)
+    # Like the span, no part of equality (nor of the repr): two calls giving the same layers are the same.
+    call: BlockCall | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

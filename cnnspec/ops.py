@@ -5,6 +5,10 @@ one-line description, and its rule: given the input shape and the arguments, the
 parameter / buffer / MAC counts, and the window it applies for the receptive field. The grammar knows
 none of this; `resolve` binds arguments against the parameters declared here, and `analyze` runs the rules.
 Sizes follow PyTorch exactly (aten's conv and pooling shape functions).
+
+An entry also holds the kind's PyTorch side: the module `lower` builds, how generated source writes it
+(TorchSource, read by `codegen`), and the torch modules and functions that import as it, with the writer
+of its text (FromTorch, read by `importer`). torch is imported only inside the functions that use it.
 """
 
 from __future__ import annotations
@@ -257,6 +261,50 @@ class LayerContext:
 Rule = Callable[[LayerContext], LayerResult]
 
 
+# ----------------------------------------------------------------------------- generated source
+
+NO_DEFAULT = object()
+
+
+@dataclass(frozen=True, slots=True)
+class SourceArg:
+    """One argument of the torch constructor in generated source: `kernel_size=3`, or `in_channels` unnamed."""
+
+    role: str  # torch's name for it: the keyword, and the name of a constructor parameter made for it
+    arg: str | None = None  # the spec argument whose written expression may give it (`k` for kernel_size)
+    # (arguments, registry defaults filled in; input shape; output shape) → the value; None: the argument's value
+    value: Callable[[dict, tuple, tuple], Any] | None = None
+    positional: bool = False
+    default: Any = NO_DEFAULT  # torch's default: the argument is left out when every call has it
+    # Whether the value may be the layer's input channels (then `in_channels` may give it): a constant, or
+    # a test of the arguments of the calls that one line of source writes, and of their input shape.
+    channels: bool | Callable[[list[dict], tuple], bool] = False
+
+    def value_of(self, args: dict, shape: tuple, out: tuple):
+        return self.value(args, shape, out) if self.value is not None else args[self.arg]
+
+
+@dataclass(frozen=True, slots=True)
+class TorchSource:
+    """How generated PyTorch source writes a layer kind: `nn.Conv2d(in_channels, 64, kernel_size=3)`."""
+
+    # `nn.Conv{rank}d`, rank being the input's spatial axes (a vector takes the 1-D class); a name without
+    # `nn.` is one of cnnspec's own classes, whose code codegen writes into the file.
+    cls: str
+    args: tuple[SourceArg, ...] = ()
+    # The class for an input with spatial axes when torch's would not flatten it first (FC's FlattenLinear); a
+    # class with attributes writes `cls` instead, after a torch.flatten in forward.
+    flattening_cls: str | None = None
+    attribute: str = ""  # its attribute in a class when the spec leaves it unlabelled ("": the kind's name)
+    # The expression that forward writes instead of a module in a class with attributes: {x} the input,
+    # {0}, {1}, … the constructor's arguments.
+    inline: str | None = None
+    # The channels after the layer: (the channels before, the arguments by role, the input shape) → one of
+    # them, a `//` of them, or None when unknown. Codegen passes symbols that keep them expressions
+    # (`in_channels // parts`). None: the layer keeps its input's channels.
+    channels: Callable[[Any, Mapping[str, Any], tuple], Any] | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class OpSpec:
     name: str  # canonical, lower case
@@ -271,6 +319,11 @@ class OpSpec:
     # Builds the equivalent torch module from the arguments (registry defaults filled in), the input and
     # the output shape; torch is imported inside, only when a network is lowered.
     module: Callable[[dict, tuple, tuple], Any] | None = None
+    source: TorchSource | None = None  # None: not a module in generated source (INPUT, the merges)
+    # What imports from PyTorch as this kind: module classes (found along a module's MRO; a subclass counts
+    # when it keeps the class's forward), and functions or Tensor methods.
+    from_modules: tuple[FromTorch, ...] = ()
+    from_functions: tuple[FromTorch, ...] = ()
     # How the rule's numbers are worked out, in the notation of the lecture notes (answer keys, feedback).
     derive: Callable[[LayerContext, LayerResult], Working] | None = None
 
@@ -685,10 +738,22 @@ def _ours(name: str, *arg_names: str):
     return build
 
 
+def _in_channels(args, shape, out):
+    return shape[0]
+
+
+def _out_channels(args, shape, out):
+    return out[0]
+
+
+def _groups(args, shape, out=None):
+    """Conv's groups, `g=in` (depthwise) being the input channels."""
+    return shape[0] if args["g"] == "in" else args["g"]
+
+
 def _torch_conv(args, shape, out):
-    groups = shape[0] if args["g"] == "in" else args["g"]
-    return _nn("Conv", len(shape) - 1)(shape[0], out[0], args["k"], args["s"], args["p"], args["d"], groups,
-                                       args["bias"])
+    return _nn("Conv", len(shape) - 1)(shape[0], out[0], args["k"], args["s"], args["p"], args["d"],
+                                       _groups(args, shape), args["bias"])
 
 
 def _torch_pool(kind: str):
@@ -713,6 +778,273 @@ def _torch_resize(args, shape, out):
                   align_corners=args["align_corners"])
 
 
+def _pool_source(kind: str, *, dilated: bool) -> TorchSource:
+    """How source writes MAXPOOL or AVGPOOL: `nn.MaxPool2d(kernel_size=3, stride=2, padding=1)`."""
+    dilation = (SourceArg("dilation", "d", default=1),) if dilated else ()
+    return TorchSource(f"nn.{kind}Pool{{rank}}d", (
+        SourceArg("kernel_size", "k"), SourceArg("stride", "s", default=None), SourceArg("padding", "p", default=0),
+        *dilation, SourceArg("ceil_mode", "ceil", default=False)))
+
+
+# ------------------------------------------------------------------------------ import from torch
+#
+# The importer (importer.py) traces a torch module and finds, for each module or function call, the kind it
+# is from the registry's FromTorch entries; the entry's writer gives the layer's text. A writer sees `ctx`:
+# ctx.inp / ctx.out, the input and output shapes without the batch (ctx.full_in / ctx.full_out with it),
+# ctx.bind(names, defaults) (a call's arguments by name), ctx.note(text) and ctx.reshape() (the text of a
+# view that flattens). It raises Unimportable for what cnnspec cannot write.
+
+
+class Unimportable(Exception):
+    """Why a torch module or call cannot be written in cnnspec (the importer adds which one and where)."""
+
+
+@dataclass(frozen=True, slots=True)
+class FromTorch:
+    """Torch classes or functions that import as one layer kind, and the writer of the layer's text.
+
+    Names are dotted paths (`torch.nn.Conv2d`, `torch.nn.functional.relu`, `Tensor.relu` for a method), so
+    that the registry needs no torch; a name the installed torch lacks is skipped.
+    """
+
+    names: tuple[str, ...]
+    # A module's writer takes (module, ctx), a function's (ctx); both give the layer texts. None for a merge,
+    # whose name is all there is to write.
+    write: Callable | None = None
+    # Matched by the class's name within the first name's package, which is never imported (torchvision is
+    # no dependency of cnnspec). Subclasses do not count.
+    by_name: bool = False
+
+
+def _ranked(prefix: str) -> tuple[str, ...]:
+    """`torch.nn.Conv` → the 1-D, 2-D and 3-D classes (or functions: `torch.nn.functional.max_pool`)."""
+    return tuple(f"{prefix}{rank}d" for rank in (1, 2, 3))
+
+
+def layer_text(name: str, positional=None, **keywords) -> str:
+    """`NAME(pos, k=v, …)`; keywords whose value is None are left out."""
+    written = [] if positional is None else [value_text(positional)]
+    written += [f"{k}={value_text(v)}" for k, v in keywords.items() if v is not None]
+    return name + (f"({', '.join(written)})" if written else "")
+
+
+def _same(values):
+    """A per-axis tuple as one int when every axis agrees."""
+    if isinstance(values, (tuple, list)):
+        values = tuple(values)
+        return values[0] if len(set(values)) == 1 else values
+    return values
+
+
+def _per_axis(value, rank: int) -> tuple:
+    if isinstance(value, (tuple, list)):
+        return tuple(value)
+    return (value,) * rank
+
+
+def _number(value):
+    """A float that is a whole number as an int (`scale=2`), other values unchanged."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, tuple):
+        return tuple(_number(v) for v in value)
+    return value
+
+
+def _unless(value, default):
+    return None if value == default else value
+
+
+def _plain_from_module(name: str):
+    return lambda m, ctx: [name]
+
+
+def _plain_from_call(name: str):
+    return lambda ctx: [name]
+
+
+def _conv_from_module(m, ctx):
+    if m.padding_mode != "zeros":
+        ctx.note(f"padding_mode={m.padding_mode!r}; cnnspec pads with zeros (shapes and counts are the same)")
+    padding = m.padding
+    if isinstance(padding, str):
+        padding = "same" if padding == "same" else 0
+    else:
+        padding = _same(padding)
+    return [layer_text("CONV", m.out_channels, k=_same(m.kernel_size), s=_unless(_same(m.stride), 1),
+                       p=_unless(padding, 0), d=_unless(_same(m.dilation), 1), g=_unless(m.groups, 1),
+                       bias=False if m.bias is None else None)]
+
+
+def _batchnorm_from_module(m, ctx):
+    if not m.affine:
+        raise Unimportable("it has affine=False (no weight and bias), but cnnspec's BN always learns them")
+    if not m.track_running_stats:
+        raise Unimportable("it has track_running_stats=False (no running statistics), but cnnspec's BN keeps them")
+    if m.momentum is None:
+        raise Unimportable("its momentum is None (a cumulative average), which cnnspec's BN cannot write")
+    return [layer_text("BN", eps=_unless(m.eps, 1e-5), momentum=_unless(m.momentum, 0.1))]
+
+
+def _linear_from_module(m, ctx, flattens=False):
+    if not flattens and len(ctx.inp) != 1:
+        raise Unimportable(f"its input {shape_text(ctx.inp)} is not flat: torch's Linear acts on the last axis "
+                           f"only while cnnspec's FC flattens first; flatten before it (torch.flatten(x, 1))")
+    return [layer_text("FC", m.out_features, bias=False if m.bias is None else None)]
+
+
+def _pool_text(name, ctx, kernel, stride, padding, dilation=1, ceil=False):
+    rank = len(ctx.inp) - 1
+    kernel = _same(_per_axis(kernel, rank))
+    stride = kernel if stride is None or stride == [] or stride == () else _same(_per_axis(stride, rank))
+    return layer_text(name, kernel, s=_unless(stride, kernel), p=_unless(_same(_per_axis(padding, rank)), 0),
+                      d=_unless(_same(_per_axis(dilation, rank)), 1) if name == "MAXPOOL" else None,
+                      ceil=True if ceil else None)
+
+
+def _maxpool_from_module(m, ctx):
+    if m.return_indices:
+        raise Unimportable("it returns indices, which cnnspec's MAXPOOL does not")
+    return [_pool_text("MAXPOOL", ctx, m.kernel_size, m.stride, m.padding, m.dilation, m.ceil_mode)]
+
+
+def _maxpool_from_call(ctx):
+    a = ctx.bind(("input", "kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices"),
+                 {"stride": None, "padding": 0, "dilation": 1, "ceil_mode": False, "return_indices": False})
+    if a["return_indices"]:
+        raise Unimportable("it returns indices, which cnnspec's MAXPOOL does not")
+    return [_pool_text("MAXPOOL", ctx, a["kernel_size"], a["stride"], a["padding"], a["dilation"], a["ceil_mode"])]
+
+
+def _avgpool_from_module(m, ctx):
+    if not getattr(m, "count_include_pad", True) or getattr(m, "divisor_override", None):
+        ctx.note("count_include_pad=False or divisor_override changes what is averaged; cnnspec's AVGPOOL does "
+                 "not say so (shapes and counts are the same)")
+    return [_pool_text("AVGPOOL", ctx, m.kernel_size, m.stride, m.padding, 1, m.ceil_mode)]
+
+
+def _avgpool_from_call(ctx):
+    a = ctx.bind(("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"),
+                 {"stride": None, "padding": 0, "ceil_mode": False, "count_include_pad": True,
+                  "divisor_override": None})
+    if not a["count_include_pad"] or a["divisor_override"]:
+        ctx.note("count_include_pad=False or divisor_override changes what is averaged; cnnspec's AVGPOOL does "
+                 "not say so (shapes and counts are the same)")
+    return [_pool_text("AVGPOOL", ctx, a["kernel_size"], a["stride"], a["padding"], 1, a["ceil_mode"])]
+
+
+def _adaptive_from_module(kind):
+    def write(m, ctx):
+        if getattr(m, "return_indices", False):
+            raise Unimportable("it returns indices, which cnnspec's pools do not")
+        spatial = ctx.out[1:]
+        if all(n == 1 for n in spatial):
+            return ["GAP" if kind == "avg" else "GMP"]
+        return [layer_text("ADAPTIVEAVGPOOL" if kind == "avg" else "ADAPTIVEMAXPOOL", _same(spatial))]
+    return write
+
+
+def _adaptive_from_call(kind):
+    def write(ctx):
+        if ctx.bind(("input", "output_size", "return_indices"), {"return_indices": False})["return_indices"]:
+            raise Unimportable("it returns indices, which cnnspec's pools do not")
+        return _adaptive_from_module(kind)(None, ctx)
+    return write
+
+
+def _mean_from_call(ctx):
+    a = ctx.bind(("input", "dim", "keepdim"), {"dim": None, "keepdim": False})
+    rank = len(ctx.full_in)
+    dims = a["dim"]
+    dims = tuple(range(rank)) if dims is None else (dims,) if isinstance(dims, int) else tuple(dims)
+    if rank < 3 or sorted(d % rank for d in dims) != list(range(2, rank)):
+        raise Unimportable(f"it averages over axes {value_text(dims)} of the {rank}-axis input; cnnspec writes "
+                           f"only the mean over every spatial axis (GAP)")
+    return ["GAP"] if a["keepdim"] else ["GAP", "FLATTEN"]
+
+
+def _leakyrelu_from_module(m, ctx):
+    return [layer_text("LEAKYRELU", _unless(m.negative_slope, 0.01))]
+
+
+def _leakyrelu_from_call(ctx):
+    a = ctx.bind(("input", "negative_slope"), {"negative_slope": 0.01})
+    return [layer_text("LEAKYRELU", _unless(a["negative_slope"], 0.01))]
+
+
+def _gelu_from_module(m, ctx):
+    if getattr(m, "approximate", "none") != "none":
+        ctx.note(f"approximate={m.approximate!r}; cnnspec writes GELU (shapes and counts are the same)")
+    return ["GELU"]
+
+
+def _gelu_from_call(ctx):
+    if ctx.bind(("input", "approximate"), {"approximate": "none"})["approximate"] != "none":
+        ctx.note("approximate='tanh'; cnnspec writes GELU (shapes and counts are the same)")
+    return ["GELU"]
+
+
+def _softmax_text(dim, ctx):
+    rank = len(ctx.full_in)
+    if dim is None:
+        dim = 0 if rank in (0, 1, 3) else 1  # torch's legacy implicit choice
+    if dim % rank != 1:
+        raise Unimportable(f"it works on axis {dim} of the {rank}-axis input; cnnspec's SOFTMAX works on the "
+                           f"channels (dim=1)")
+    return ["SOFTMAX"]
+
+
+def _softmax_from_module(m, ctx):
+    return _softmax_text(m.dim, ctx)
+
+
+def _softmax_from_call(ctx):
+    return _softmax_text(ctx.bind(("input", "dim"), {"dim": None})["dim"], ctx)
+
+
+def _dropout_from_module(m, ctx):
+    return [layer_text("DROPOUT", _unless(float(m.p), 0.5))]
+
+
+def _dropout_from_call(ctx):
+    return [layer_text("DROPOUT", _unless(float(ctx.bind(("input", "p"), {"p": 0.5})["p"]), 0.5))]
+
+
+def _lrn_from_module(m, ctx):
+    return [layer_text("LRN", m.size, alpha=_unless(m.alpha, 1e-4), beta=_unless(m.beta, 0.75),
+                       k=_unless(m.k, 1.0))]
+
+
+def _shuffle_from_module(m, ctx):
+    return [layer_text("CHANNELSHUFFLE", m.groups)]
+
+
+def _stochastic_depth_from_module(m, ctx):
+    return [layer_text("STOCHASTICDEPTH", _unless(float(m.p), 0.0), mode=_unless(m.mode, "row"))]
+
+
+def _split_from_module(m, ctx):
+    return [layer_text("SPLIT", m.parts, i=m.index)]
+
+
+def _resize_text(size, scale, mode, align_corners):
+    if mode not in ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area"):
+        raise Unimportable(f"its mode {mode!r} is not one cnnspec's RESIZE knows")
+    return [layer_text("RESIZE", scale=None if scale is None else _number(_same(scale)),
+                       size=None if size is None else _same(size), mode=_unless(mode, "nearest"),
+                       align_corners=align_corners)]
+
+
+def _resize_from_module(m, ctx):
+    return _resize_text(m.size, m.scale_factor, m.mode, m.align_corners)
+
+
+def _resize_from_call(ctx):
+    a = ctx.bind(("input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor", "antialias"),
+                 {"size": None, "scale_factor": None, "mode": "nearest", "align_corners": None})
+    return _resize_text(a["size"], a["scale_factor"], a["mode"], a["align_corners"])
+
+
 # ------------------------------------------------------------------------------------ the registry
 
 _K = Param("k", "ints", "kernel size", REQUIRED, aliases=("kernel", "kernel_size"), minimum=1)
@@ -725,9 +1057,16 @@ _BIAS = Param("bias", "bool", "learn a bias", True)
 _OUT_SIZE = Param("out", "ints", "output size", REQUIRED, aliases=("output", "output_size", "size"), minimum=1)
 
 
-def _activation(name: str, doc: str, module, *params: Param, positional=(), aliases=None) -> OpSpec:
+def _activation(name: str, doc: str, torch_name: str, *params: Param, positional=(), aliases=None, module=None,
+                source=None, from_module=None, functions=(), from_call=None) -> OpSpec:
+    """A layer that keeps its input's shape; by default torch.nn's `torch_name`, built with no argument and
+    written as the bare name, as are the `functions` that compute it."""
+    from_module = from_module or _plain_from_module(name.upper())
+    from_call = from_call or _plain_from_call(name.upper())
     return OpSpec(name, doc, _same_shape, params, positional, aliases=aliases or {}, example=name.upper(),
-                  module=module)
+                  module=module or _plain(torch_name), source=source or TorchSource(f"nn.{torch_name}"),
+                  from_modules=(FromTorch((f"torch.nn.{torch_name}",), from_module),),
+                  from_functions=(FromTorch(functions, from_call),) if functions else ())
 
 
 OPS: tuple[OpSpec, ...] = (
@@ -744,76 +1083,163 @@ OPS: tuple[OpSpec, ...] = (
             Param("in", "int", "input channels, checked against what arrives", None,
                   aliases=("in_channels",), minimum=1)),
            positional=("out",), aliases={"convolution": {}}, example="CONV(32, k=3, p=1)", module=_torch_conv,
+           source=TorchSource("nn.Conv{rank}d", (
+               SourceArg("in_channels", value=_in_channels, positional=True, channels=True),
+               SourceArg("out_channels", "out", _out_channels, positional=True,
+                         channels=lambda calls, shape: calls[0]["out"] == "in"),
+               SourceArg("kernel_size", "k"), SourceArg("stride", "s", default=1),
+               SourceArg("padding", "p", default=0), SourceArg("dilation", "d", default=1),
+               SourceArg("groups", "g", _groups, default=1,
+                         channels=lambda calls, shape: any(args["g"] == "in" for args in calls)),
+               SourceArg("bias", "bias", default=True)),
+               channels=lambda channels, args, shape: args["out_channels"]),
+           from_modules=(FromTorch(_ranked("torch.nn.Conv"), _conv_from_module),),
            derive=_conv_working),
     OpSpec("maxpool", "max pooling", lambda ctx: _pool(ctx, dilated=True),
            (Param("k", "ints", "window size", REQUIRED, aliases=("kernel", "kernel_size"), minimum=1),
             _POOL_S, _POOL_P, _D, _CEIL),
            positional=("k",), aliases={"pool": {}}, example="MAXPOOL(2)", module=_torch_pool("Max"),
+           source=_pool_source("Max", dilated=True),
+           from_modules=(FromTorch(_ranked("torch.nn.MaxPool"), _maxpool_from_module),),
+           from_functions=(FromTorch(_ranked("torch.nn.functional.max_pool"), _maxpool_from_call),),
            derive=_pool_working),
     OpSpec("avgpool", "average pooling", lambda ctx: _pool(ctx, dilated=False),
            (Param("k", "ints", "window size", REQUIRED, aliases=("kernel", "kernel_size"), minimum=1),
             _POOL_S, _POOL_P, _CEIL),
-           positional=("k",), example="AVGPOOL(2)", module=_torch_pool("Avg"), derive=_pool_working),
+           positional=("k",), example="AVGPOOL(2)", module=_torch_pool("Avg"),
+           source=_pool_source("Avg", dilated=False),
+           from_modules=(FromTorch(_ranked("torch.nn.AvgPool"), _avgpool_from_module),),
+           from_functions=(FromTorch(_ranked("torch.nn.functional.avg_pool"), _avgpool_from_call),),
+           derive=_pool_working),
     OpSpec("adaptiveavgpool", "average pooling to a fixed output size", _adaptive_pool, (_OUT_SIZE,),
            positional=("out",), aliases={"gap": {"out": 1}}, example="ADAPTIVEAVGPOOL(7)",
-           module=lambda args, shape, out: _nn("AdaptiveAvgPool", len(shape) - 1)(args["out"])),
+           module=lambda args, shape, out: _nn("AdaptiveAvgPool", len(shape) - 1)(args["out"]),
+           source=TorchSource("nn.AdaptiveAvgPool{rank}d", (SourceArg("output_size", "out", positional=True),),
+                              attribute="avgpool"),
+           from_modules=(FromTorch(_ranked("torch.nn.AdaptiveAvgPool"), _adaptive_from_module("avg")),),
+           from_functions=(FromTorch(_ranked("torch.nn.functional.adaptive_avg_pool"), _adaptive_from_call("avg")),
+                           FromTorch(("torch.mean", "Tensor.mean"), _mean_from_call))),
     OpSpec("adaptivemaxpool", "max pooling to a fixed output size", _adaptive_pool, (_OUT_SIZE,),
            positional=("out",), aliases={"gmp": {"out": 1}}, example="ADAPTIVEMAXPOOL(7)",
-           module=lambda args, shape, out: _nn("AdaptiveMaxPool", len(shape) - 1)(args["out"])),
-    _activation("relu", "rectified linear unit", _plain("ReLU")),
-    _activation("sigmoid", "logistic sigmoid", _plain("Sigmoid")),
-    _activation("tanh", "hyperbolic tangent", _plain("Tanh")),
-    _activation("leakyrelu", "leaky ReLU", lambda args, shape, out: _nn("LeakyReLU")(args["slope"]),
+           module=lambda args, shape, out: _nn("AdaptiveMaxPool", len(shape) - 1)(args["out"]),
+           source=TorchSource("nn.AdaptiveMaxPool{rank}d", (SourceArg("output_size", "out", positional=True),),
+                              attribute="maxpool"),
+           from_modules=(FromTorch(_ranked("torch.nn.AdaptiveMaxPool"), _adaptive_from_module("max")),),
+           from_functions=(FromTorch(_ranked("torch.nn.functional.adaptive_max_pool"),
+                                     _adaptive_from_call("max")),)),
+    _activation("relu", "rectified linear unit", "ReLU",
+                functions=("torch.nn.functional.relu", "torch.nn.functional.relu_", "torch.relu", "torch.relu_",
+                           "Tensor.relu", "Tensor.relu_")),
+    _activation("sigmoid", "logistic sigmoid", "Sigmoid",
+                functions=("torch.sigmoid", "torch.nn.functional.sigmoid", "Tensor.sigmoid", "Tensor.sigmoid_")),
+    _activation("tanh", "hyperbolic tangent", "Tanh",
+                functions=("torch.tanh", "torch.nn.functional.tanh", "Tensor.tanh", "Tensor.tanh_")),
+    _activation("leakyrelu", "leaky ReLU", "LeakyReLU",
                 Param("slope", "float", "negative slope", 0.01, aliases=("negative_slope",)),
-                positional=("slope",)),
-    _activation("gelu", "Gaussian error linear unit", _plain("GELU")),
-    _activation("softmax", "softmax over the channels", _plain("Softmax", dim=1)),
-    _activation("identity", "passes its input through", _plain("Identity")),
-    _activation("relu6", "ReLU capped at 6", _plain("ReLU6")),
-    _activation("hardswish", "hard swish", _plain("Hardswish")),
-    _activation("hardsigmoid", "hard sigmoid", _plain("Hardsigmoid")),
-    _activation("silu", "sigmoid linear unit (swish)", _plain("SiLU"), aliases={"swish": {}}),
+                positional=("slope",), module=lambda args, shape, out: _nn("LeakyReLU")(args["slope"]),
+                source=TorchSource("nn.LeakyReLU", (SourceArg("negative_slope", "slope", positional=True,
+                                                              default=0.01),), attribute="leaky_relu"),
+                from_module=_leakyrelu_from_module,
+                functions=("torch.nn.functional.leaky_relu", "Tensor.leaky_relu"), from_call=_leakyrelu_from_call),
+    _activation("gelu", "Gaussian error linear unit", "GELU", from_module=_gelu_from_module,
+                functions=("torch.nn.functional.gelu",), from_call=_gelu_from_call),
+    _activation("softmax", "softmax over the channels", "Softmax", module=_plain("Softmax", dim=1),
+                source=TorchSource("nn.Softmax", (SourceArg("dim", value=lambda args, shape, out: 1),)),
+                from_module=_softmax_from_module,
+                functions=("torch.nn.functional.softmax", "torch.softmax", "Tensor.softmax"),
+                from_call=_softmax_from_call),
+    _activation("identity", "passes its input through", "Identity"),
+    _activation("relu6", "ReLU capped at 6", "ReLU6", functions=("torch.nn.functional.relu6",)),
+    _activation("hardswish", "hard swish", "Hardswish", functions=("torch.nn.functional.hardswish",)),
+    _activation("hardsigmoid", "hard sigmoid", "Hardsigmoid", functions=("torch.nn.functional.hardsigmoid",)),
+    _activation("silu", "sigmoid linear unit (swish)", "SiLU", aliases={"swish": {}},
+                functions=("torch.nn.functional.silu",)),
     OpSpec("bn", "batch normalisation: 2·C parameters, 2·C + 1 buffers", _batchnorm,
            (Param("eps", "float", "added to the variance", 1e-5, minimum=0),
             Param("momentum", "float", "of the running statistics", 0.1, minimum=0, maximum=1)),
-           aliases={"batchnorm": {}}, example="BN", derive=_batchnorm_working,
-           module=lambda args, shape, out: _nn("BatchNorm", len(shape) - 1)(shape[0], args["eps"], args["momentum"])),
+           aliases={"batchnorm": {}}, example="BN", module=lambda args, shape, out: _nn("BatchNorm", len(shape) - 1)(shape[0], args["eps"], args["momentum"]),
+           source=TorchSource("nn.BatchNorm{rank}d", (
+               SourceArg("num_features", value=_in_channels, positional=True, channels=True),
+               SourceArg("eps", "eps", default=1e-5), SourceArg("momentum", "momentum", default=0.1))),
+           from_modules=(FromTorch(_ranked("torch.nn.BatchNorm"), _batchnorm_from_module),),
+           derive=_batchnorm_working),
     OpSpec("lrn", "local response normalisation", _lrn,
            (Param("size", "int", "neighbouring channels", REQUIRED, minimum=1),
             Param("alpha", "float", "scale", 1e-4), Param("beta", "float", "exponent", 0.75),
             Param("k", "float", "additive constant", 1.0)),
-           positional=("size",), example="LRN(5)", module=lambda args, shape, out: _nn("LocalResponseNorm")(args["size"], args["alpha"], args["beta"], args["k"])),
+           positional=("size",), example="LRN(5)", module=lambda args, shape, out: _nn("LocalResponseNorm")(args["size"], args["alpha"], args["beta"], args["k"]),
+           source=TorchSource("nn.LocalResponseNorm", (
+               SourceArg("size", "size", positional=True), SourceArg("alpha", "alpha", default=1e-4),
+               SourceArg("beta", "beta", default=0.75), SourceArg("k", "k", default=1.0))),
+           from_modules=(FromTorch(("torch.nn.LocalResponseNorm",), _lrn_from_module),)),
     OpSpec("dropout", "dropout (identity at inference)", _same_shape,
            (Param("p", "float", "drop probability", 0.5, minimum=0, maximum=1),),
-           positional=("p",), example="DROPOUT(0.5)", module=lambda args, shape, out: _nn("Dropout")(args["p"])),
+           positional=("p",), example="DROPOUT(0.5)", module=lambda args, shape, out: _nn("Dropout")(args["p"]),
+           source=TorchSource("nn.Dropout", (SourceArg("p", "p", positional=True),)),
+           from_modules=(FromTorch(("torch.nn.Dropout", *_ranked("torch.nn.Dropout"), "torch.nn.AlphaDropout"),
+                                   _dropout_from_module),),
+           from_functions=(FromTorch(("torch.nn.functional.dropout", *_ranked("torch.nn.functional.dropout"),
+                                      "torch.nn.functional.alpha_dropout"), _dropout_from_call),)),
     OpSpec("stochasticdepth", "stochastic depth: drops the whole residual branch in training, identity at inference",
            _same_shape, (Param("p", "float", "drop probability", 0.0, minimum=0, maximum=1),
                          Param("mode", "word", "what is dropped", "row", choices=("row", "batch"))),
            positional=("p",), aliases={"droppath": {}}, example="STOCHASTICDEPTH(0.2)",
-           module=_ours("StochasticDepth", "p", "mode")),
+           module=_ours("StochasticDepth", "p", "mode"),
+           source=TorchSource("StochasticDepth", (SourceArg("p", "p", positional=True),
+                                                  SourceArg("mode", "mode", default="row")),
+                              attribute="stochastic_depth"),
+           from_modules=(FromTorch(("cnnspec.torch_modules.StochasticDepth",), _stochastic_depth_from_module),
+                         FromTorch(("torchvision.ops.StochasticDepth",), _stochastic_depth_from_module,
+                                   by_name=True))),
     OpSpec("flatten", "flattens to a vector", _flatten, example="FLATTEN", module=_plain("Flatten"),
+           source=TorchSource("nn.Flatten", channels=lambda channels, args, shape:
+                              channels if math.prod(shape[1:]) == 1 else None),
+           from_modules=(FromTorch(("torch.nn.Flatten",), lambda m, ctx: ctx.reshape()),),
            derive=_flatten_working),
     OpSpec("channelshuffle", "channel shuffle (ShuffleNet)", _channel_shuffle,
            (Param("groups", "int", "groups", REQUIRED, aliases=("g",), minimum=1),),
-           positional=("groups",), aliases={"shuffle": {}}, example="CHANNELSHUFFLE(2)", module=_ours("ChannelShuffle", "groups")),
+           positional=("groups",), aliases={"shuffle": {}}, example="CHANNELSHUFFLE(2)", module=_ours("ChannelShuffle", "groups"),
+           source=TorchSource("nn.ChannelShuffle", (SourceArg("groups", "groups", positional=True),),
+                              attribute="shuffle"),
+           from_modules=(FromTorch(("torch.nn.ChannelShuffle", "cnnspec.torch_modules.ChannelShuffle"),
+                                   _shuffle_from_module),)),
     OpSpec("split", "one piece of the channels, as torch.chunk(x, parts, dim=1)[i]", _split,
            (Param("parts", "int", "number of pieces", REQUIRED, minimum=1),
             Param("i", "int", "which piece, from 0", REQUIRED, aliases=("index",), minimum=0)),
-           positional=("parts",), aliases={"chunk": {}}, example="SPLIT(2, i=0)", module=_ours("Split", "parts", "i")),
+           positional=("parts",), aliases={"chunk": {}}, example="SPLIT(2, i=0)", module=_ours("Split", "parts", "i"),
+           source=TorchSource("Split", (SourceArg("parts", "parts", positional=True),
+                                        SourceArg("index", "i", positional=True)),
+                              inline="torch.chunk({x}, {0}, dim=1)[{1}]",
+                              channels=lambda channels, args, shape: channels // args["parts"]),
+           from_modules=(FromTorch(("cnnspec.torch_modules.Split",), _split_from_module),)),
     OpSpec("add", "the sum of its branches (a residual connection)", _add, merge=True,
            aliases={"sum": {}, "residual": {}}, example="ADD { CONV(64, k=3, p=1) -> BN | IDENTITY }",
-           module=_ours("Add")),
+           module=_ours("Add"), from_modules=(FromTorch(("cnnspec.torch_modules.Add",)),),
+           from_functions=(FromTorch(("operator.add", "operator.iadd", "torch.add", "Tensor.add")),)),
     OpSpec("concat", "its branches concatenated on the channels", _concat, merge=True,
            aliases={"cat": {}}, example="CONCAT { CONV(64, k=1) | CONV(64, k=3, p=1) }", module=_ours("Concat"),
+           from_modules=(FromTorch(("cnnspec.torch_modules.Concat",)),),
+           from_functions=(FromTorch(("torch.cat", "torch.concat", "torch.concatenate")),),
            derive=_concat_working),
     OpSpec("mul", "the element-wise product of its branches, broadcast (a gate)", _mul, merge=True,
-           aliases={"gate": {}}, example="MUL { IDENTITY | GAP -> CONV(16, k=1) -> SIGMOID }", module=_ours("Mul")),
+           aliases={"gate": {}}, example="MUL { IDENTITY | GAP -> CONV(16, k=1) -> SIGMOID }", module=_ours("Mul"),
+           from_modules=(FromTorch(("cnnspec.torch_modules.Mul",)),),
+           from_functions=(FromTorch(("operator.mul", "operator.imul", "torch.mul", "Tensor.mul")),)),
     OpSpec("fc", "fully connected; flattens a spatial input first", _fc,
            (Param("out", "int", "output features", REQUIRED, aliases=("out_features",), minimum=1),
             _BIAS,
             Param("in", "int", "input features, checked against what arrives", None,
                   aliases=("in_features",), minimum=1)),
            positional=("out",), aliases={"linear": {}, "dense": {}}, example="FC(10)", module=_torch_fc,
+           source=TorchSource("nn.Linear", (
+               SourceArg("in_features", value=lambda args, shape, out: math.prod(shape), positional=True,
+                         channels=lambda calls, shape: len(shape) == 1),
+               SourceArg("out_features", "out", _out_channels, positional=True),
+               SourceArg("bias", "bias", default=True)),
+               flattening_cls="FlattenLinear", channels=lambda channels, args, shape: args["out_features"]),
+           from_modules=(FromTorch(("torch.nn.Linear",), _linear_from_module),
+                         FromTorch(("cnnspec.torch_modules.FlattenLinear",),
+                                   lambda m, ctx: _linear_from_module(m, ctx, flattens=True))),
            derive=_fc_working),
     OpSpec("resize", "interpolation to a size or by a scale", _resize,
            (Param("scale", "floats", "scale factor", None, aliases=("scale_factor",), minimum=1e-9, maximum=SIZE_LIMIT),
@@ -821,7 +1247,14 @@ OPS: tuple[OpSpec, ...] = (
             Param("mode", "word", "interpolation", "nearest",
                   choices=("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area")),
             Param("align_corners", "bool", "align corner pixels (linear modes)", None, aliases=("align",))),
-           aliases={"upsample": {}, "interpolate": {}}, example="RESIZE(scale=2)", module=_torch_resize),
+           aliases={"upsample": {}, "interpolate": {}}, example="RESIZE(scale=2)", module=_torch_resize,
+           source=TorchSource("nn.Upsample", (
+               SourceArg("size", "size", default=None), SourceArg("scale_factor", "scale", default=None),
+               SourceArg("mode", "mode", default="nearest"),
+               SourceArg("align_corners", "align_corners", default=None))),
+           from_modules=(FromTorch(("torch.nn.Upsample", "cnnspec.torch_modules.Resize"), _resize_from_module),),
+           from_functions=(FromTorch(("torch.nn.functional.interpolate", "torch.nn.functional.upsample"),
+                                     _resize_from_call),)),
 )
 
 _BY_NAME: dict[str, tuple[OpSpec, Mapping[str, Any]]] = {}

@@ -13,10 +13,11 @@ import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 from . import ops
 from .errors import CnnspecError, Diagnostic, Source, Span, suggest
-from .ir import Arg, Block, Group, Layer, Merge, Network, Repeat, Value, expand
+from .ir import Arg, Block, BlockCall, Group, Layer, Merge, Network, Repeat, Value, expand
 from .syntax import Program, span_of
 from .words import join_words, shown
 
@@ -69,6 +70,15 @@ class _BlockDef:
     defaults: dict
     blocks: dict = field(default_factory=dict)
     broken: bool = False  # its definition has an error already reported; its calls say nothing more
+
+    def record(self, env: dict) -> BlockCall:
+        """What a call of the block bound, given the names its body sees (code generation reads it)."""
+        params = tuple((name, span_of(default, self.source).text if default is not None else None)
+                       for name, default, _ in self.params)
+        header = f"block {self.name}(" + ", ".join(
+            name if default is None else f"{name}={default}" for name, default in params) + ")"
+        return BlockCall(self.name, params, MappingProxyType({name: env[name] for name, _ in params}),
+                         MappingProxyType(dict(env)), header, self.span.line, self.source.path)
 
 
 @dataclass
@@ -466,7 +476,7 @@ class _Resolver:
         body = self.chain(definition.body, inner)
         if len(self.errors) > errors_before:  # say which call the body's errors come from
             self.errors.append(Diagnostic("note", f"in the call {_squash(span.text)}", first_line(span)))
-        return Block(definition.name, body, label, _squash(span.text), span)
+        return Block(definition.name, body, label, _squash(span.text), span, definition.record(env))
 
     def arg_nodes(self, call_args, scope: _Scope) -> list:
         """[(keyword or None, value node, span of the keyword or the value)] of a `call_args` node."""

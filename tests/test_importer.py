@@ -335,6 +335,21 @@ def test_importing_cnnspec_does_not_import_torch():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
+def test_every_torch_name_in_the_registry_exists():
+    """The importer skips a class or function its torch lacks (torch.concatenate is recent), so a misspelt
+    name would go unseen. (Tensor methods are matched by name, never looked up.)"""
+    import importlib
+
+    from cnnspec import ops
+
+    names = [name for op in ops.OPS for form in (*op.from_modules, *op.from_functions) if not form.by_name
+             for name in form.names if not name.startswith("Tensor.")]
+    assert "torch.nn.Conv2d" in names and "cnnspec.torch_modules.Add" in names and "operator.add" in names
+    for name in names:
+        module, _, attribute = name.rpartition(".")
+        assert hasattr(importlib.import_module(module), attribute), name
+
+
 # ------------------------------------------------------------------------------------ bad input
 
 
