@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import importlib.util
 import inspect
+import math
 import operator
 import os
 import re
@@ -580,6 +581,8 @@ def _check_input(module, args) -> None:
     features (the meta device's own messages are terse)."""
     from torch import nn
 
+    from .torch_modules import FlattenLinear
+
     x = args[0] if args else None
     if not _is_tensor(x) or x.dim() < 2:
         return
@@ -588,7 +591,10 @@ def _check_input(module, args) -> None:
         raise Unimportable(f"expects {module.in_channels} input channels but receives {received}")
     if isinstance(module, nn.modules.batchnorm._BatchNorm) and x.shape[1] != module.num_features:
         raise Unimportable(f"expects {module.num_features} channels but receives {received}")
-    if isinstance(module, nn.Linear) and x.shape[-1] != module.in_features:
+    if isinstance(module, FlattenLinear):  # flattens its input first: every feature of a sample counts
+        if math.prod(x.shape[1:]) != module.in_features:
+            raise Unimportable(f"expects {module.in_features} input features but receives {received}")
+    elif isinstance(module, nn.Linear) and x.shape[-1] != module.in_features:
         raise Unimportable(f"expects {module.in_features} input features but receives {received}")
 
 

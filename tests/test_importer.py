@@ -56,6 +56,20 @@ def test_round_trip_of_every_spec(name):
     assert imported.output_shape == report.output_shape and imported.input_shape == report.input_shape
 
 
+@pytest.mark.parametrize("text", [
+    "INPUT(4, 6, 6) -> CONV(4, k=1) -> head: FC(10)",
+    "INPUT(3, 8, 8) -> CONV(8, k=3) -> FC(20) -> RELU -> FC(5)",
+    "INPUT(2, 10) -> CONV(4, k=3) -> FC(3)",
+])
+def test_round_trip_of_fc_on_a_feature_map(text):
+    """An FC straight after a spatial layer lowers to FlattenLinear, which flattens its input; importing it
+    once failed with "expects 144 input features but receives 4×6×6" (the check looked at the last axis)."""
+    program = cnnspec.parse(text)
+    report = cnnspec.analyze(program)
+    _, imported = _import(lower(program, device="meta"), report.input_shape)
+    assert _layers(imported) == _layers(report) and imported.totals == report.totals
+
+
 @settings(max_examples=60, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(random_network())
