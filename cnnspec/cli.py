@@ -9,8 +9,7 @@ import sys
 from .analyze import DTYPE_BYTES
 from .errors import CnnspecError, format_diagnostic
 from .render import FORMATS
-from .sheets import WRITERS as WORKSHEET_FORMATS
-from .worksheet import COLUMNS, DEFAULT_COLUMNS
+from .worksheet import COLUMNS, DEFAULT_COLUMNS, FORMATS as WORKSHEET_FORMATS
 
 EXIT_ERROR = 1
 
@@ -75,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
                     "With --key, every cell holds its answer and how it is worked out.")
     _spec_arguments(worksheet)
     _exercise_arguments(worksheet)
-    worksheet.add_argument("--format", "-f", choices=tuple(WORKSHEET_FORMATS), default="md",
+    worksheet.add_argument("--format", "-f", choices=WORKSHEET_FORMATS, default="md",
                            help="md, csv, yaml or tex (default: md)")
     worksheet.add_argument("--key", action="store_true", help="the answer key, with the working")
     worksheet.add_argument("-o", "--output", metavar="OUT", help="write it here (default: print it)")
@@ -247,7 +246,9 @@ def _check(args) -> int:
     def prepare():  # the spec and the options are the instructor's: fail before grading anyone
         parse_weights(task.weights, task.worksheet(args.variant)[0].columns)
 
-    return _grade(args, args.answers, task, prepare, (".md", ".markdown", ".csv", ".yaml", ".yml", ".tex"),
+    from .sheets import SUFFIXES
+
+    return _grade(args, args.answers, task, prepare, tuple(s for group in SUFFIXES.values() for s in group),
                   processes=True)
 
 

@@ -20,7 +20,7 @@ from .errors import CnnspecError
 from .words import shape_text
 from .worksheet import COLUMNS, NOT_ASKED, Worksheet
 
-FORMATS = {"md": (".md", ".markdown"), "csv": (".csv",), "yaml": (".yaml", ".yml"), "tex": (".tex",)}
+SUFFIXES = {"md": (".md", ".markdown"), "csv": (".csv",), "yaml": (".yaml", ".yml"), "tex": (".tex",)}
 LAYER_HEADING = "input size / layer"
 INSTRUCTIONS = ("Fill in every empty cell: sizes as C×H×W (a vector as its length), counts as whole numbers. "
                 "A # product is one multiply–accumulate.")
@@ -140,7 +140,7 @@ WRITERS = {"md": markdown, "csv": csv_text, "yaml": yaml_text, "tex": tex}
 
 def format_of(path: str) -> str:
     suffix = Path(path).suffix.lower()
-    for name, suffixes in FORMATS.items():
+    for name, suffixes in SUFFIXES.items():
         if suffix in suffixes:
             return name
     raise CnnspecError("cannot tell this file's format from its name: answers are read from .md, .csv, "

@@ -31,6 +31,7 @@ COLUMNS = {
     "activations": "activations",
 }
 DEFAULT_COLUMNS = ("output", "params", "products")
+FORMATS = ("md", "csv", "yaml", "tex")  # what sheets.py writes and reads
 SUMMED = ("params", "products", "flops", "activations")  # the columns with a total row
 QUESTION_KINDS = {
     "shape": "the output shape of one layer",

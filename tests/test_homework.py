@@ -529,6 +529,10 @@ def test_answers_of_unknown_format(tmp_path, capsys):
                           "name: answers are read from .md, .csv, .yaml (.yml) or .tex files\n")
 
 
+def test_formats_agree():
+    assert tuple(sheets.WRITERS) == tuple(sheets.SUFFIXES) == cnnspec.worksheet.FORMATS
+
+
 def test_weights_parse():
     weights = parse_weights("output=2, questions=0.5", ("output", "params"))
     assert weights == {"output": 2, "params": 1, "questions": Fraction(1, 2), "total": 1}

@@ -163,3 +163,16 @@ def test_a_label_torch_modules_already_use_is_refused(label, tmp_path, capsys):
         f"(`.{label}`), so it cannot name a layer there; choose another label\n"
         f"    INPUT(3, 8, 8) -> {label}: BN -> RELU\n"
         f"    {' ' * (column - 1)}^~\n")
+
+
+def test_verify_switches_the_garbage_collector_back_on():
+    """verify pauses the cyclic collector while torch runs the network; it must be back on afterwards,
+    after a failure too."""
+    import gc
+
+    assert gc.isenabled()
+    assert verify(cnnspec.parse("INPUT(1, 8, 8) -> CONV(2, k=3) -> FLATTEN -> FC(3)")).ok
+    assert gc.isenabled()
+    with pytest.raises(cnnspec.CnnspecError):
+        verify(cnnspec.parse("INPUT(1, 8, 8) -> tr: CONV(2, k=3) -> train: FC(3)"))
+    assert gc.isenabled()
