@@ -7,7 +7,7 @@ receptive field, exactly and without running it.
     47206
 
 The pipeline: `parse` (text → syntax tree) → `resolve` (→ IR) → `analyze` (→ Report) → `render`.
-torch is never imported here.
+torch is never imported here: `lower`, `verify` and `from_torch` import it when called.
 """
 
 from .analyze import analyze
@@ -19,8 +19,22 @@ from .sources import load, read_source
 from .syntax import Program, parse
 
 __all__ = ["CnnspecError", "Diagnostic", "LayerReport", "Network", "Program", "Report", "Totals", "analyze",
-           "from_torch", "load", "parse", "read_source", "resolve"]
+           "from_torch", "load", "lower", "parse", "read_source", "resolve", "verify"]
 __version__ = "0.1.0"
+
+
+def lower(net, *, device=None, dtype=None, seed: int | None = None, **variables):
+    """A torch.nn.Module equivalent to the spec (lowering.py; torch is imported only when called)."""
+    from .lowering import lower as build
+
+    return build(net, device=device, dtype=dtype, seed=seed, **variables)
+
+
+def verify(net, *, device: str = "meta", batch: int = 1, seed: int = 0, **variables):
+    """Lower the spec, run it once and compare every layer with the analysis (verification.py)."""
+    from .verification import verify as run
+
+    return run(net, device=device, batch=batch, seed=seed, **variables)
 
 
 def from_torch(module, input_shape) -> str:

@@ -189,7 +189,7 @@ def _analyze(args) -> int:
 
 def _verify(args) -> int:
     from . import load, render
-    from .verify import verify
+    from .verification import verify
 
     result = verify(load(args.file), device=args.device, batch=args.batch, **_variables(args.variables))
     sys.stdout.write(render.verification_text(result))
@@ -254,7 +254,7 @@ def _check(args) -> int:
 
 def _check_code(args) -> int:
     from .homework import CodeTask
-    from .lower import require_torch
+    from .lowering import require_torch
 
     task = CodeTask(args.file, tuple(_variables(args.variables).items()), args.class_name, args.variant,
                     args.timeout, args.memory)

@@ -73,7 +73,7 @@ def load_class(spec: str):
 
     Importing the file runs its code.
     """
-    from .lower import require_torch
+    from .lowering import require_torch
 
     torch = require_torch()
     path, name = _split_spec(spec)
@@ -600,7 +600,7 @@ def _check_input(module, args) -> None:
 
 class _Importer:
     def __init__(self, module, shape, label: str, path: str | None):
-        from .lower import require_torch
+        from .lowering import require_torch
 
         self.torch = require_torch()
         if not isinstance(module, self.torch.nn.Module):

@@ -90,7 +90,7 @@ def check_code(net: Network, report: Report, student: str | Path, *, student_id:
     if memory_mb < 1:
         raise CnnspecError(f"the memory limit must be at least 1 MiB, not {memory_mb}")
     if importlib.util.find_spec("torch") is None:
-        from .lower import TORCH_MISSING
+        from .lowering import TORCH_MISSING
 
         raise CnnspecError(TORCH_MISSING)
     spec = _layers(net, report)

@@ -22,7 +22,7 @@ import torch
 
 import cnnspec
 from cnnspec.codegen import generate
-from cnnspec.lower import lower
+from cnnspec import lower
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 GOLDEN = Path(__file__).resolve().parent / "golden"

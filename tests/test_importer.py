@@ -18,7 +18,7 @@ from torch import nn
 import cnnspec
 from cnnspec import CnnspecError
 from cnnspec.importer import from_torch, import_file, load_class, parse_input_shape
-from cnnspec.lower import lower
+from cnnspec import lower
 from test_properties_blocks import network as random_network
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -12,8 +12,8 @@ import torch
 
 import cnnspec
 from cnnspec.cli import main
-from cnnspec.lower import lower
-from cnnspec.verify import verify
+from cnnspec import lower
+from cnnspec import verify
 
 SPECS = Path(__file__).resolve().parent.parent / "specs"
 NETWORKS = sorted(p.stem for p in SPECS.glob("*.cnn") if p.stem != "resnet_blocks")
@@ -176,3 +176,16 @@ def test_verify_switches_the_garbage_collector_back_on():
     with pytest.raises(cnnspec.CnnspecError):
         verify(cnnspec.parse("INPUT(1, 8, 8) -> tr: CONV(2, k=3) -> train: FC(3)"))
     assert gc.isenabled()
+
+
+def test_package_functions_lower_and_verify():
+    """`cnnspec.lower(net, ...)` and `cnnspec.verify(net)` as the issue writes them: functions of the package,
+    not its modules (lowering.py and verification.py), and torch-free until called."""
+    import cnnspec.lowering  # noqa: F401 (importing the modules must not replace the functions)
+    import cnnspec.verification  # noqa: F401
+
+    program = cnnspec.load(SPECS / "lenet.cnn")
+    model = cnnspec.lower(program, device="meta", seed=0)
+    assert sum(p.numel() for p in model.parameters()) == 61706  # LeNet-5, d2l: the lecture's total
+    result = cnnspec.verify(program)
+    assert result.ok and len(result.layers) == 12 and result.device == "meta"

@@ -50,7 +50,7 @@ def verify(net: Program | Network, *, device: str = "meta", batch: int = 1, seed
            **variables) -> Verification:
     """Lower `net`, run a batch of `batch` random (or, on meta, empty) inputs, and compare layer by layer."""
     from .analyze import analyze
-    from .lower import require_torch
+    from .lowering import require_torch
     from .resolve import resolve
 
     if isinstance(net, Program):
@@ -80,7 +80,7 @@ def _collector_paused():
 def _run(net: Network, report, torch, device: str, batch: int, seed: int) -> Verification:
     from torch.utils.flop_counter import FlopCounterMode
 
-    from .lower import lower_analyzed
+    from .lowering import lower_analyzed
 
     module = lower_analyzed(net, report, device=device, seed=seed).eval()
     shapes: dict[str, tuple] = {}
