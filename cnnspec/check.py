@@ -376,16 +376,24 @@ def _best(reading: Reading, right, carried):
     return reading.values[0]
 
 
-def _expected_from(carried, column: str, own_output):
-    if carried is None:
-        return None
-    if column == "output":
-        return carried.shape
-    if column == "activations":
-        return math.prod(own_output) if isinstance(own_output, tuple) else None
-    if column == "rf":
-        return None
-    return _cell_value(carried, column)
+def _consistent(step: Step, carried, column: str, own_output) -> list[tuple[object, str]]:
+    """Values that are wrong but follow from the student's own answers, with what they follow from:
+    the layer run on the student's own input (an earlier slip), or this layer's counts scaled to the
+    student's own output size (a product or an activation count that agrees with a wrong size)."""
+    found = []
+    if carried is not None and column != "rf":
+        value = carried.shape if column == "output" else _cell_value(carried, column)
+        found.append((value, "follows from your own earlier answer"))
+    result = step.result
+    if isinstance(own_output, tuple) and own_output != result.shape and column in ("products", "flops",
+                                                                                    "activations"):
+        outputs = math.prod(result.shape)
+        if column == "activations":
+            found.append((math.prod(own_output), f"is the size of your own output, {shape_text(own_output)}"))
+        elif result.macs and result.macs % outputs == 0:  # a fixed cost per output element: conv, fc
+            value = result.macs // outputs * math.prod(own_output) * (2 if column == "flops" else 1)
+            found.append((value, f"follows from your own output size for this layer, {shape_text(own_output)}"))
+    return found
 
 
 def _grade_cell(cell: Cell, text: str, step: Step, ex: Exercise, carried, weight: Fraction, own_output) -> CellGrade:
@@ -401,11 +409,11 @@ def _grade_cell(cell: Cell, text: str, step: Step, ex: Exercise, carried, weight
     values = [_normal(v, cell.answer) for v in reading.values]
     if cell.answer in values:
         return CellGrade(cell.column, text, "correct", weight, weight, f"{name}: {_shown(cell.answer)} ✓")
-    follow = _expected_from(carried, cell.column, own_output)
-    if follow is not None and follow in values:
-        return CellGrade(cell.column, text, "carried", weight, weight,
-                         f"{name}: {_shown(follow)} follows from your own earlier answer (the key has "
-                         f"{cell.working}); credited as carried forward")
+    for follow, why in _consistent(step, carried, cell.column, own_output):
+        if follow in values:
+            return CellGrade(cell.column, text, "carried", weight, weight,
+                             f"{name}: {_shown(follow)} {why} (the key has {cell.working}); credited as "
+                             "carried forward")
     diagnosis = _diagnose(values, step, cell.column, ex)
     message = f"{name}: you wrote {_shown(values[0])}; expected {cell.working}"
     if diagnosis:

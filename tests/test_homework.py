@@ -197,6 +197,8 @@ CLASS = {
     "exercise/batchnorm_4c.yaml": (25, 26, "Mistake: BatchNorm counted as 4·C = 4·16: its running mean and "
                                            "variance are buffers, not parameters; only γ and β are learned, 2·16"),
     "lenet/perfect.tex": (38, 38, None),
+    "lenet/padding_per_side.md": (37, 38, "Mistake: total padding taken as per-side: p pads each side, so the "
+                                          "input grows by 2·p, not p"),
 }
 SPEC_OF = {"lenet_like": SPECS / "lenet_like.cnn", "exercise": HOMEWORK / "exercise.cnn", "lenet": SPECS / "lenet.cnn"}
 
@@ -239,6 +241,22 @@ def test_an_early_slip_is_penalised_once():
     row4 = next(c for c in grade.checks if c.name.startswith("row 4"))
     # 64·32·18²·5² from the student's own 32×22×22 input, by hand.
     assert f"# products: {64 * 32 * 18**2 * 5**2} follows from your own earlier answer" in row4.feedback
+
+
+def test_a_count_that_agrees_with_the_rows_own_wrong_size_is_credited():
+    """lenet/padding_per_side: 6×26×26 for CONV(6, k=5, p=2), then 6·1·26²·5² = 101400 products, which
+    follows from that size; only the size is wrong."""
+    grade = grade_of("lenet/padding_per_side.md")
+    assert grade.checks[0].points == 2
+    assert ("# products: 101400 follows from your own output size for this layer, 6×26×26 (the key has "
+            "6·1·28²·5² = 117600); credited as carried forward") in grade.checks[0].feedback
+
+
+def test_flops_given_as_macs_is_named():
+    ws, ex = worksheet(SPECS / "lenet_like.cnn", ("flops",))
+    grade = check(ws, ex, sheets.Answers({("1", "flops"): "460800"}, {}))
+    assert grade.checks[0].feedback == ("# FLOPs: you wrote 460800; expected 2·32·1·24²·5² = 921600. Mistake: those "
+                                        "are MACs (products); FLOPs count 2 per multiply–accumulate: 921600")
 
 
 def test_a_slip_that_is_not_carried_is_wrong_each_time():
