@@ -169,17 +169,8 @@ def _cell_value(result, column: str):
 
 
 def _size_mistakes(ctx, result, op: str, add) -> None:
-    kernel = ctx.per_axis("k")
-    given_stride = op == "conv" or ctx.args.get("s") is not None
-    stride = ctx.per_axis("s") if given_stride else kernel
-    dilation = ctx.per_axis("d") if "d" in ctx.args else (1,) * ctx.rank
-    if op == "conv":
-        if ctx.args["p"] in ("same", "valid"):
-            pads = tuple((a, b) for a, b in ops._conv_pads(ctx, kernel, stride, dilation))
-        else:
-            pads = tuple((p, p) for p in ctx.per_axis("p"))
-    else:
-        pads = tuple((p, p) for p in ctx.per_axis("p"))
+    kernel, stride, dilation, pads = ops.window_geometry(ctx)
+    default_stride = not ctx.given("s")  # a pooling layer's: its kernel
     channels = result.shape[0]
 
     def sizes(rounding, stride_=stride, pad_total=None):
@@ -194,7 +185,7 @@ def _size_mistakes(ctx, result, op: str, add) -> None:
     if not ctx.args.get("ceil"):
         add(sizes(ceil_div), "ceil instead of floor: the size rounds down, ⌊(n + 2p − k)/s⌋ + 1, since a window "
                              "that does not fit whole is dropped")
-    if op != "conv" and not given_stride:
+    if default_stride:
         add(sizes(floor_div, (1,) * ctx.rank), f"pooling stride taken as 1: a pooling layer's stride is its "
                                               f"kernel ({shape_text(kernel)}) unless given")
     if any(a or b for a, b in pads):

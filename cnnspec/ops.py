@@ -431,7 +431,6 @@ def _conv(ctx: LayerContext) -> LayerResult:
     ctx.need_spatial()
     c_in = ctx.channels
     out, groups = (c_in if ctx.args[n] == "in" else ctx.args[n] for n in ("out", "g"))
-    kernel, stride, dilation = ctx.per_axis("k"), ctx.per_axis("s"), ctx.per_axis("d")
     if ctx.given("in") and ctx.args["in"] != c_in:
         ctx.fail(f"{ctx.text} expects {ctx.args['in']} input channels but receives {c_in} "
                  f"(input {shape_text(ctx.shape)})", "in")
@@ -439,7 +438,7 @@ def _conv(ctx: LayerContext) -> LayerResult:
         ctx.fail(f"{ctx.text}: g={groups} does not divide the {c_in} input channels", "g")
     if out % groups:
         ctx.fail(f"{ctx.text}: g={groups} does not divide the {out} output channels", "g")
-    pads = _conv_pads(ctx, kernel, stride, dilation)
+    kernel, stride, dilation, pads = window_geometry(ctx)
     spatial = tuple(conv_output_size(n, k, s, a, b, d)
                     for n, k, s, (a, b), d in zip(ctx.spatial, kernel, stride, pads, dilation))
     _check_window_fits(ctx, kernel, dilation, pads, "kernel", spatial)
@@ -451,8 +450,19 @@ def _conv(ctx: LayerContext) -> LayerResult:
     return LayerResult((out, *spatial), params=params, macs=macs, window=window)
 
 
-def _conv_pads(ctx: LayerContext, kernel, stride, dilation) -> tuple[tuple[int, int], ...]:
-    """The padding before and after on each axis, from `p=N`, `p=(a, b)`, `p=same` or `p=valid`."""
+def window_geometry(ctx: LayerContext):
+    """A convolution's or pooling layer's window on each spatial axis: (kernel, stride, dilation, pads).
+
+    A pooling layer's stride defaults to its kernel; average pooling has no dilation; pads are the
+    padding before and after, from `p=N`, `p=(a, b)`, `p=same` or `p=valid`.
+    """
+    kernel = ctx.per_axis("k")
+    stride = ctx.per_axis("s") if ctx.given("s") else kernel
+    dilation = ctx.per_axis("d") if "d" in ctx.args else (1,) * ctx.rank
+    return kernel, stride, dilation, _pads(ctx, kernel, stride, dilation)
+
+
+def _pads(ctx: LayerContext, kernel, stride, dilation) -> tuple[tuple[int, int], ...]:
     padding = ctx.args["p"]
     if padding == "same":
         if any(s != 1 for s in stride):
@@ -470,15 +480,12 @@ def _conv_pads(ctx: LayerContext, kernel, stride, dilation) -> tuple[tuple[int, 
 
 def _pool(ctx: LayerContext, *, dilated: bool) -> LayerResult:
     ctx.need_spatial()
-    kernel = ctx.per_axis("k")
-    stride = ctx.per_axis("s") if ctx.given("s") else kernel
-    padding = ctx.per_axis("p")
-    dilation = ctx.per_axis("d") if dilated else (1,) * ctx.rank
+    kernel, stride, dilation, pads = window_geometry(ctx)
+    padding = tuple(a for a, _ in pads)
     for k, p in zip(kernel, padding):
         if p > k // 2:
             ctx.fail(f"{ctx.text}: padding {_axes_text(padding)} is more than half the {shape_text(kernel)} "
                      f"window; PyTorch allows at most {_axes_text(tuple(k // 2 for k in kernel))}", "p")
-    pads = tuple((p, p) for p in padding)
     if not dilated and ctx.rank == 3 and any(n < k for n, k in zip(ctx.spatial, kernel)):
         # aten's 3-D average pooling checks the input before padding against the window.
         ctx.fail(f"{ctx.text}: input is {shape_text(ctx.shape)}, smaller than the {shape_text(kernel)} window "
@@ -674,8 +681,7 @@ def _axes_working(ctx: LayerContext, kernel, stride, pads, dilation, ceil=False)
 def _conv_working(ctx: LayerContext, result: LayerResult) -> Working:
     out = result.shape[0]
     groups = ctx.channels if ctx.args["g"] == "in" else ctx.args["g"]
-    kernel, stride, dilation = ctx.per_axis("k"), ctx.per_axis("s"), ctx.per_axis("d")
-    pads = _conv_pads(ctx, kernel, stride, dilation)
+    kernel, stride, dilation, pads = window_geometry(ctx)
     per_filter = str(ctx.channels) if groups == 1 else f"({ctx.channels}/{groups})"
     weights = f"{per_filter}·{_power(kernel)}"
     params = f"{out}·({weights}+1)" if ctx.args["bias"] else f"{out}·{weights}"
@@ -684,10 +690,7 @@ def _conv_working(ctx: LayerContext, result: LayerResult) -> Working:
 
 
 def _pool_working(ctx: LayerContext, result: LayerResult) -> Working:
-    kernel = ctx.per_axis("k")
-    stride = ctx.per_axis("s") if ctx.given("s") else kernel
-    dilation = ctx.per_axis("d") if "d" in ctx.args else (1,) * ctx.rank
-    pads = tuple((p, p) for p in ctx.per_axis("p"))
+    kernel, stride, dilation, pads = window_geometry(ctx)
     return Working(axes=_axes_working(ctx, kernel, stride, pads, dilation, ctx.args["ceil"]))
 
 

@@ -249,9 +249,7 @@ def _padding_question(ex: Exercise, index: int, qid: str) -> list[Question]:
                            "is about a convolution or a pooling layer", path="--question")
     pooling = layer.op != "conv"
     ceil = bool(ctx.args.get("ceil"))
-    kernel = ctx.per_axis("k")
-    stride = ctx.per_axis("s") if ctx.args.get("s") is not None else kernel
-    dilation = ctx.per_axis("d") if "d" in ctx.args else (1,) * ctx.rank
+    kernel, stride, dilation, _ = ops.window_geometry(ctx)
     axes = list(zip(ctx.spatial, kernel, stride, dilation))
     distinct = sorted(set(axes), key=axes.index)
     questions = []
