@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
@@ -67,8 +68,9 @@ def grade_class(paths: Sequence[Path], grade_one: Callable[[Path], Grade], *, jo
                 processes: bool = True, progress: bool = False) -> list[Grade]:
     """Grade every submission in parallel (`jobs` workers, default one per core), in the order of `paths`.
 
-    `grade_one` must never raise for a bad submission; it is module-level so that worker processes can
-    run it. `processes=False` uses threads, for checkers whose work is already a child process each.
+    `grade_one` must never raise for a bad submission, and must pickle (a task of homework.py) so that
+    worker processes can run it. `processes=False` uses threads, for checkers whose work is already a
+    child process each.
     """
     jobs = jobs or os.cpu_count() or 1
     grades: list[Grade | None] = [None] * len(paths)
@@ -81,26 +83,16 @@ def grade_class(paths: Sequence[Path], grade_one: Callable[[Path], Grade], *, jo
     return grades  # type: ignore[return-value]
 
 
-class _progress:
-    """A rich progress bar on standard error while a class is graded (nothing when `shown` is false)."""
+@contextmanager
+def _progress(total: int, shown: bool):
+    """A rich progress bar on standard error while a class is graded; yields the step to call per grade."""
+    if not shown:
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    def __init__(self, total: int, shown: bool):
-        self.total, self.shown, self.bar = total, shown, None
-
-    def __enter__(self):
-        if not self.shown:
-            return lambda: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        from rich.console import Console
-
-        self.bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                            console=Console(stderr=True), transient=True)
-        self.bar.__enter__()
-        task = self.bar.add_task("grading", total=self.total)
-        return lambda: self.bar.advance(task)
-
-    def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.__exit__(*exc)
-        return False
+    with Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task("grading", total=total)
+        yield lambda: bar.advance(task)
