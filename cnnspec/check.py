@@ -111,146 +111,33 @@ def _read_shape(text: str) -> Reading:
 
 
 def mistakes(step: Step, column: str, ex: Exercise) -> list[tuple[object, str]]:
-    """(the value a known slip gives, what the slip is) for one layer's cell; only distinct wrong values."""
-    ctx, result, op = step.context, step.result, step.context.op.name
+    """(the value a known slip gives, what the slip is) for one layer's cell: the layer kind's own slips
+    (its registry entry), and taking FLOPs for products or the reverse; only distinct wrong values."""
+    ctx, result, op = step.context, step.result, step.context.op
+    right = result.shape if column in SHAPED else _cell_value(result, column)
     found: list[tuple[object, str]] = []
 
     def add(value, message):
-        right = result.shape if column in SHAPED else _cell_value(result, column)
         if value != right and value not in [v for v, _ in found]:
             found.append((value, message))
 
-    if column == "output":
-        if op in ("conv", "maxpool", "avgpool"):
-            _size_mistakes(ctx, result, op, add)
-        if op == "flatten":
-            _flatten_mistakes(step, ex, add)
-    elif column == "params":
-        if op == "conv":
-            _conv_param_mistakes(ctx, result, add)
-        elif op == "fc":
-            _fc_param_mistakes(step, ex, add)
-        elif op == "bn":
-            add(4 * ctx.channels, f"BatchNorm counted as 4·C = 4·{ctx.channels}: its running mean and variance "
-                                  f"are buffers, not parameters; only γ and β are learned, 2·{ctx.channels}")
-    elif column in ("products", "flops"):
-        scale = 2 if column == "flops" else 1
-        if op in ("conv", "fc"):
-            positions = math.prod(result.shape[1:])
-            out = result.shape[0]
-            weights = result.macs // positions
-            if positions > 1:
-                add(scale * weights, f"weights only: {weights} is the number of weights, but each weight is used "
-                                     f"once per output position, so multiply by the {positions} positions")
-            if ctx.args.get("bias"):
-                add(scale * (result.macs + out * positions),
-                    f"bias counted in the products: adding the bias is an addition, not a product "
-                    f"({out * positions} too many)")
-            per_filter = ctx.channels // _groups(ctx) if op == "conv" else 1
-            if per_filter > 1:
-                add(scale * result.macs // per_filter,
-                    f"in-channels left out: each output sums over {per_filter} input channels, so multiply "
-                    f"by {per_filter}")
-        if column == "products":
-            add(2 * result.macs, "those are FLOPs (2 per multiply–accumulate); a product is one "
-                                 f"multiply–accumulate: {result.macs}")
-        else:
-            add(result.macs, f"those are MACs (products); FLOPs count 2 per multiply–accumulate: {2 * result.macs}")
+    others = tuple((layer.index, layer.output_shape) for layer in ex.report.layers)
+    for slip in op.slips(ctx, result, others) if op.slips else ():
+        if slip.column == column:
+            add(slip.value, slip.message)
+        elif slip.column == "products" and column == "flops":
+            add(2 * slip.value, slip.message)
+    if column == "products":
+        add(2 * result.macs, f"those are FLOPs (2 per multiply–accumulate); a product is one multiply–accumulate: "
+                             f"{result.macs}")
+    elif column == "flops":
+        add(result.macs, f"those are MACs (products); FLOPs count 2 per multiply–accumulate: {2 * result.macs}")
     return found
-
-
-def _groups(ctx) -> int:
-    return ctx.channels if ctx.args["g"] == "in" else ctx.args["g"]
 
 
 def _cell_value(result, column: str):
     return {"params": result.params, "products": result.macs, "flops": 2 * result.macs,
             "activations": math.prod(result.shape)}.get(column)
-
-
-def _size_mistakes(ctx, result, op: str, add) -> None:
-    kernel, stride, dilation, pads = ops.window_geometry(ctx)
-    default_stride = not ctx.given("s")  # a pooling layer's: its kernel
-    channels = result.shape[0]
-
-    def sizes(rounding, stride_=stride, pad_total=None):
-        out = []
-        for n, k, s, (a, b), d in zip(ctx.spatial, kernel, stride_, pads, dilation):
-            total = a + b if pad_total is None else pad_total(a, b)
-            out.append(rounding(n + total - d * (k - 1) - 1, s) + 1)
-        return (channels, *out)
-
-    floor_div = lambda x, s: x // s  # noqa: E731
-    ceil_div = lambda x, s: -(-x // s)  # noqa: E731
-    if not ctx.args.get("ceil"):
-        add(sizes(ceil_div), "ceil instead of floor: the size rounds down, ⌊(n + 2p − k)/s⌋ + 1, since a window "
-                             "that does not fit whole is dropped")
-    if default_stride:
-        add(sizes(floor_div, (1,) * ctx.rank), f"pooling stride taken as 1: a pooling layer's stride is its "
-                                              f"kernel ({shape_text(kernel)}) unless given")
-    if any(a or b for a, b in pads):
-        add(sizes(floor_div, pad_total=lambda a, b: max(a, b)),
-            "total padding taken as per-side: p pads each side, so the input grows by 2·p, not p")
-        add(sizes(floor_div, pad_total=lambda a, b: 2 * (a + b)),
-            "padding counted twice: p is per side already, so the input grows by 2·p, not 4·p")
-    if op == "conv" and ctx.channels != channels:
-        add((ctx.channels, *result.shape[1:]), f"input channels kept: the output has one channel per filter, "
-                                                f"{channels}")
-
-
-def _flatten_mistakes(step: Step, ex: Exercise, add) -> None:
-    shape = step.context.shape
-    right = f"FLATTEN receives {shape_text(shape)}, so {'·'.join(map(str, shape))} = {math.prod(shape)}"
-    for drop in range(len(shape)):
-        add((math.prod(shape[:drop] + shape[drop + 1:]),), f"wrong flatten size: a size is left out; {right}")
-    for layer in ex.report.layers:
-        if layer.output_shape != shape and len(layer.output_shape) > 1:
-            add((math.prod(layer.output_shape),),
-                f"wrong flatten size: {math.prod(layer.output_shape)} is layer {layer.index}'s output "
-                f"({shape_text(layer.output_shape)}) flattened; {right}")
-
-
-def _conv_param_mistakes(ctx, result, add) -> None:
-    out = result.shape[0]
-    kernel = math.prod(ctx.per_axis("k"))
-    per_filter = ctx.channels // _groups(ctx)
-    bias = out if ctx.args["bias"] else 0
-    weights = out * per_filter * kernel
-    positions = math.prod(result.shape[1:])
-    if bias:
-        add(weights, f"bias forgotten: each of the {out} filters also has a bias, +{out}")
-    if per_filter > 1:
-        add(out * kernel + bias, f"in-channels left out of the kernel: each filter spans all {per_filter} input "
-                                 f"channels, so it has {per_filter}·{_kernel_text(ctx)} weights")
-        if bias:
-            add(out * kernel, f"in-channels left out of the kernel (and the bias forgotten): each filter has "
-                              f"{per_filter}·{_kernel_text(ctx)} weights and a bias")
-    if positions > 1:
-        add((weights + bias) * positions, f"output-size multiplication: the filters' weights are shared by all "
-                                          f"{positions} output positions, so the count does not grow with the "
-                                          f"output size")
-        if bias:
-            add(weights * positions, f"output-size multiplication: the weights are shared by all {positions} "
-                                     f"output positions (and each filter also has a bias)")
-
-
-def _kernel_text(ctx) -> str:
-    kernel = ctx.per_axis("k")
-    return f"{kernel[0]}{'²' if len(kernel) == 2 else '³'}" if len(set(kernel)) == 1 and len(kernel) > 1 \
-        else "·".join(map(str, kernel))
-
-
-def _fc_param_mistakes(step: Step, ex: Exercise, add) -> None:
-    ctx, result = step.context, step.result
-    out, features = result.shape[0], math.prod(ctx.shape)
-    bias = out if ctx.args["bias"] else 0
-    if bias:
-        add(out * features, f"bias forgotten: each of the {out} outputs also has a bias, +{out}")
-    for layer in ex.report.layers:
-        wrong = math.prod(layer.output_shape)
-        if wrong != features and len(layer.output_shape) > 1:
-            add(out * wrong + bias, f"wrong flatten size: this counts {wrong} inputs, layer {layer.index}'s "
-                                    f"{shape_text(layer.output_shape)} flattened; the FC layer receives {features}")
 
 
 # ------------------------------------------------------------------------------------ grading

@@ -326,6 +326,8 @@ class OpSpec:
     from_functions: tuple[FromTorch, ...] = ()
     # How the rule's numbers are worked out, in the notation of the lecture notes (answer keys, feedback).
     derive: Callable[[LayerContext, LayerResult], Working] | None = None
+    # Known wrong ways to work them out (grading), given the (index, output shape) of every layer.
+    slips: Callable[[LayerContext, LayerResult, tuple], list[Slip]] | None = None
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -717,6 +719,139 @@ def _concat_working(ctx: LayerContext, result: LayerResult) -> Working:
     return Working(size=" + ".join(str(shape[0]) for shape in ctx.branches))
 
 
+# --------------------------------------------------------------------------------------- slips
+#
+# Known wrong ways to work out a layer's numbers, for grading: each gives the value the slip leads to and
+# says what went wrong. Only the arithmetic of the slip is here; the right numbers are the rule's.
+
+
+@dataclass(frozen=True, slots=True)
+class Slip:
+    column: str  # "output" (a shape), "params" or "products" (MACs; FLOPs are twice these)
+    value: object
+    message: str
+
+
+def _size_slips(ctx: LayerContext, result: LayerResult) -> list[Slip]:
+    """Rounding up, a pooling stride of 1, padding added once or four times: convolution and pooling sizes."""
+    kernel, stride, dilation, pads = window_geometry(ctx)
+    channels = result.shape[0]
+
+    def sizes(rounding, strides=stride, padded=lambda a, b: a + b):
+        return (channels, *(rounding(n + padded(a, b) - d * (k - 1) - 1, s) + 1
+                            for n, k, s, (a, b), d in zip(ctx.spatial, kernel, strides, pads, dilation)))
+
+    def floor(x, s):
+        return x // s
+
+    def ceil(x, s):
+        return -(-x // s)
+
+    slips = []
+    if not ctx.args.get("ceil"):
+        slips.append(Slip("output", sizes(ceil), "ceil instead of floor: the size rounds down, ⌊(n + 2p − k)/s⌋ + 1, "
+                                                 "since a window that does not fit whole is dropped"))
+    if not ctx.given("s"):  # a pooling layer's stride: its kernel
+        slips.append(Slip("output", sizes(floor, (1,) * ctx.rank),
+                          f"pooling stride taken as 1: a pooling layer's stride is its kernel "
+                          f"({shape_text(kernel)}) unless given"))
+    if any(a or b for a, b in pads):
+        slips.append(Slip("output", sizes(floor, padded=max),
+                          "total padding taken as per-side: p pads each side, so the input grows by 2·p, not p"))
+        slips.append(Slip("output", sizes(floor, padded=lambda a, b: 2 * (a + b)),
+                          "padding counted twice: p is per side already, so the input grows by 2·p, not 4·p"))
+    return slips
+
+
+def _pool_slips(ctx: LayerContext, result: LayerResult, others) -> list[Slip]:
+    return _size_slips(ctx, result)
+
+
+def _products_slips(ctx: LayerContext, result: LayerResult, per_output: int) -> list[Slip]:
+    """Convolution and FC products: weights counted once, the bias counted, the in-channels left out."""
+    positions = math.prod(result.shape[1:])
+    out = result.shape[0]
+    slips = []
+    if positions > 1:
+        weights = result.macs // positions
+        slips.append(Slip("products", weights, f"weights only: {weights} is the number of weights, but each weight "
+                                               f"is used once per output position, so multiply by the {positions} "
+                                               "positions"))
+    if ctx.args["bias"]:
+        slips.append(Slip("products", result.macs + out * positions,
+                          f"bias counted in the products: adding the bias is an addition, not a product "
+                          f"({out * positions} too many)"))
+    if per_output > 1:
+        slips.append(Slip("products", result.macs // per_output,
+                          f"in-channels left out: each output sums over {per_output} input channels, so multiply "
+                          f"by {per_output}"))
+    return slips
+
+
+def _conv_slips(ctx: LayerContext, result: LayerResult, others) -> list[Slip]:
+    out, positions = result.shape[0], math.prod(result.shape[1:])
+    kernel = ctx.per_axis("k")
+    per_filter = ctx.channels // (ctx.channels if ctx.args["g"] == "in" else ctx.args["g"])
+    bias = out if ctx.args["bias"] else 0
+    weights = out * per_filter * math.prod(kernel)
+    slips = _size_slips(ctx, result)
+    if ctx.channels != out:
+        slips.append(Slip("output", (ctx.channels, *result.shape[1:]),
+                          f"input channels kept: the output has one channel per filter, {out}"))
+    if bias:
+        slips.append(Slip("params", weights, f"bias forgotten: each of the {out} filters also has a bias, +{out}"))
+    if per_filter > 1:
+        spans = f"{per_filter}·{_power(kernel)} weights"
+        slips.append(Slip("params", out * math.prod(kernel) + bias,
+                          f"in-channels left out of the kernel: each filter spans all {per_filter} input channels, "
+                          f"so it has {spans}"))
+        if bias:
+            slips.append(Slip("params", out * math.prod(kernel), f"in-channels left out of the kernel (and the bias "
+                                                                 f"forgotten): each filter has {spans} and a bias"))
+    if positions > 1:
+        slips.append(Slip("params", (weights + bias) * positions,
+                          f"output-size multiplication: the filters' weights are shared by all {positions} output "
+                          "positions, so the count does not grow with the output size"))
+        if bias:
+            slips.append(Slip("params", weights * positions,
+                              f"output-size multiplication: the weights are shared by all {positions} output "
+                              "positions (and each filter also has a bias)"))
+    return slips + _products_slips(ctx, result, per_filter)
+
+
+def _fc_slips(ctx: LayerContext, result: LayerResult, others) -> list[Slip]:
+    out, features = result.shape[0], math.prod(ctx.shape)
+    bias = out if ctx.args["bias"] else 0
+    slips = []
+    if bias:
+        slips.append(Slip("params", out * features, f"bias forgotten: each of the {out} outputs also has a bias, "
+                                                    f"+{out}"))
+    for index, shape in others:
+        wrong = math.prod(shape)
+        if wrong != features and len(shape) > 1:
+            slips.append(Slip("params", out * wrong + bias,
+                              f"wrong flatten size: this counts {wrong} inputs, layer {index}'s {shape_text(shape)} "
+                              f"flattened; the FC layer receives {features}"))
+    return slips + _products_slips(ctx, result, 1)
+
+
+def _batchnorm_slips(ctx: LayerContext, result: LayerResult, others) -> list[Slip]:
+    c = ctx.channels
+    return [Slip("params", 4 * c, f"BatchNorm counted as 4·C = 4·{c}: its running mean and variance are buffers, "
+                                  f"not parameters; only γ and β are learned, 2·{c}")]
+
+
+def _flatten_slips(ctx: LayerContext, result: LayerResult, others) -> list[Slip]:
+    shape = ctx.shape
+    right = f"FLATTEN receives {shape_text(shape)}, so {_features(shape)} = {math.prod(shape)}"
+    slips = [Slip("output", (math.prod(shape[:drop] + shape[drop + 1:]),),
+                  f"wrong flatten size: a size is left out; {right}") for drop in range(len(shape))]
+    slips += [Slip("output", (math.prod(other),), f"wrong flatten size: {math.prod(other)} is layer {index}'s "
+                                                  f"output ({shape_text(other)}) flattened; {right}")
+              for index, other in others if other != shape and len(other) > 1]
+    return slips
+
+
 # ------------------------------------------------------------------------------ torch equivalents
 
 
@@ -1097,7 +1232,7 @@ OPS: tuple[OpSpec, ...] = (
                SourceArg("bias", "bias", default=True)),
                channels=lambda channels, args, shape: args["out_channels"]),
            from_modules=(FromTorch(_ranked("torch.nn.Conv"), _conv_from_module),),
-           derive=_conv_working),
+           derive=_conv_working, slips=_conv_slips),
     OpSpec("maxpool", "max pooling", lambda ctx: _pool(ctx, dilated=True),
            (Param("k", "ints", "window size", REQUIRED, aliases=("kernel", "kernel_size"), minimum=1),
             _POOL_S, _POOL_P, _D, _CEIL),
@@ -1105,7 +1240,7 @@ OPS: tuple[OpSpec, ...] = (
            source=_pool_source("Max", dilated=True),
            from_modules=(FromTorch(_ranked("torch.nn.MaxPool"), _maxpool_from_module),),
            from_functions=(FromTorch(_ranked("torch.nn.functional.max_pool"), _maxpool_from_call),),
-           derive=_pool_working),
+           derive=_pool_working, slips=_pool_slips),
     OpSpec("avgpool", "average pooling", lambda ctx: _pool(ctx, dilated=False),
            (Param("k", "ints", "window size", REQUIRED, aliases=("kernel", "kernel_size"), minimum=1),
             _POOL_S, _POOL_P, _CEIL),
@@ -1113,7 +1248,7 @@ OPS: tuple[OpSpec, ...] = (
            source=_pool_source("Avg", dilated=False),
            from_modules=(FromTorch(_ranked("torch.nn.AvgPool"), _avgpool_from_module),),
            from_functions=(FromTorch(_ranked("torch.nn.functional.avg_pool"), _avgpool_from_call),),
-           derive=_pool_working),
+           derive=_pool_working, slips=_pool_slips),
     OpSpec("adaptiveavgpool", "average pooling to a fixed output size", _adaptive_pool, (_OUT_SIZE,),
            positional=("out",), aliases={"gap": {"out": 1}}, example="ADAPTIVEAVGPOOL(7)",
            module=lambda args, shape, out: _nn("AdaptiveAvgPool", len(shape) - 1)(args["out"]),
@@ -1165,7 +1300,7 @@ OPS: tuple[OpSpec, ...] = (
                SourceArg("num_features", value=_in_channels, positional=True, channels=True),
                SourceArg("eps", "eps", default=1e-5), SourceArg("momentum", "momentum", default=0.1))),
            from_modules=(FromTorch(_ranked("torch.nn.BatchNorm"), _batchnorm_from_module),),
-           derive=_batchnorm_working),
+           derive=_batchnorm_working, slips=_batchnorm_slips),
     OpSpec("lrn", "local response normalisation", _lrn,
            (Param("size", "int", "neighbouring channels", REQUIRED, minimum=1),
             Param("alpha", "float", "scale", 1e-4), Param("beta", "float", "exponent", 0.75),
@@ -1198,7 +1333,7 @@ OPS: tuple[OpSpec, ...] = (
            source=TorchSource("nn.Flatten", channels=lambda channels, args, shape:
                               channels if math.prod(shape[1:]) == 1 else None),
            from_modules=(FromTorch(("torch.nn.Flatten",), lambda m, ctx: ctx.reshape()),),
-           derive=_flatten_working),
+           derive=_flatten_working, slips=_flatten_slips),
     OpSpec("channelshuffle", "channel shuffle (ShuffleNet)", _channel_shuffle,
            (Param("groups", "int", "groups", REQUIRED, aliases=("g",), minimum=1),),
            positional=("groups",), aliases={"shuffle": {}}, example="CHANNELSHUFFLE(2)", module=_ours("ChannelShuffle", "groups"),
@@ -1243,7 +1378,7 @@ OPS: tuple[OpSpec, ...] = (
            from_modules=(FromTorch(("torch.nn.Linear",), _linear_from_module),
                          FromTorch(("cnnspec.torch_modules.FlattenLinear",),
                                    lambda m, ctx: _linear_from_module(m, ctx, flattens=True))),
-           derive=_fc_working),
+           derive=_fc_working, slips=_fc_slips),
     OpSpec("resize", "interpolation to a size or by a scale", _resize,
            (Param("scale", "floats", "scale factor", None, aliases=("scale_factor",), minimum=1e-9, maximum=SIZE_LIMIT),
             Param("size", "ints", "output size", None, minimum=1),
