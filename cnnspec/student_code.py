@@ -409,16 +409,9 @@ def _close_server() -> None:
 
 # ----------------------------------------------------------------------------------- comparison
 
-# How a layer kind is called in a student's PyTorch code ({} is the number of spatial axes).
-_TORCH_NAMES = {
-    "conv": "Conv{}d", "maxpool": "MaxPool{}d", "avgpool": "AvgPool{}d", "adaptiveavgpool": "AdaptiveAvgPool{}d",
-    "adaptivemaxpool": "AdaptiveMaxPool{}d", "bn": "BatchNorm{}d", "fc": "Linear", "relu": "ReLU",
-    "sigmoid": "Sigmoid", "tanh": "Tanh", "leakyrelu": "LeakyReLU", "gelu": "GELU", "softmax": "Softmax",
-    "identity": "Identity", "relu6": "ReLU6", "hardswish": "Hardswish", "hardsigmoid": "Hardsigmoid",
-    "silu": "SiLU", "lrn": "LocalResponseNorm", "dropout": "Dropout", "flatten": "flatten",
-    "channelshuffle": "ChannelShuffle", "split": "chunk", "resize": "Upsample", "stochasticdepth": "StochasticDepth",
-    "add": "sum", "concat": "torch.cat", "mul": "product",
-}
+# How students write the kinds that are usually no module of their own in PyTorch code; every other kind
+# is called by the class its registry entry writes in source (`nn.Conv{rank}d` → Conv2d).
+_WRITTEN_AS = {"flatten": "flatten", "split": "chunk", "add": "sum", "concat": "torch.cat", "mul": "product"}
 # Arguments in words; `out` depends on the kind.
 _ARG_WORDS = {"k": "kernel", "s": "stride", "p": "padding", "d": "dilation", "g": "groups", "ceil": "ceil_mode",
               "slope": "negative slope"}
@@ -501,7 +494,8 @@ def _student_names(layers: list[_Layer]) -> list[str]:
     for layer in layers:
         seen[layer.op] = seen.get(layer.op, 0) + 1
         rank = max(1, len(layer.row.input_shape) - 1)
-        kind = _TORCH_NAMES.get(layer.op, layer.op.upper()).format(rank)
+        source = ops.get(layer.op).source
+        kind = _WRITTEN_AS.get(layer.op) or source.cls.format(rank=rank).removeprefix("nn.")
         names.append(f"your {_ordinal(seen[layer.op])} {kind}")
     return names
 
