@@ -187,10 +187,12 @@ def _equals(formula: str, value: int) -> str:
 
 
 def _total(report: Report, column: str) -> Cell:
-    values = {"params": [l.params for l in report.layers], "products": [l.macs for l in report.layers],
-              "flops": [2 * l.macs for l in report.layers], "activations": [l.activations for l in report.layers]}
-    parts = [v for v in values[column] if v]
-    total = sum(values[column])
+    """The report's total of a summed column, worked as the sum of the rows that are not 0."""
+    totals = report.totals
+    total, per_layer = {"params": (totals.params, lambda l: l.params), "products": (totals.macs, lambda l: l.macs),
+                        "flops": (2 * totals.macs, lambda l: 2 * l.macs),
+                        "activations": (totals.activations, lambda l: l.activations)}[column]
+    parts = [per_layer(layer) for layer in report.layers if per_layer(layer)]
     return Cell(column, total, " + ".join(map(str, parts)) + f" = {total}" if len(parts) > 1 else str(total))
 
 
