@@ -288,7 +288,10 @@ def _grade(args, target: str, task, prepare, suffixes, processes: bool) -> int:
         sys.stdout.write(feedback.feedback_text(grade))
         _write_results(args, grade)
         return 0
-    for option in ("gradescope", "prairielearn", "variant"):
+    if args.variant:
+        raise CnnspecError("--variant is for one submission; in a directory each student's variant is their ID, "
+                           "the file's name", path=target)
+    for option in ("gradescope", "prairielearn"):
         if getattr(args, option):
             raise CnnspecError(f"--{option} is for one submission (as an autograder runs it); a directory is "
                                "graded into --out", path=target)

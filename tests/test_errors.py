@@ -7,6 +7,38 @@ from cnnspec.cli import main
 
 # name: (spec text, the complete stderr of `cnnspec analyze spec.cnn`)
 SPEC_ERRORS = {
+    'randint_empty_range': (
+        'INPUT(1, 8, 8) -> CONV(randint(5, 3), k=3)\n',
+        'spec.cnn:1:24: error: `randint(5, 3)` draws from an empty range: its first bound must not be above its '
+        'second\n'
+        '    INPUT(1, 8, 8) -> CONV(randint(5, 3), k=3)\n'
+        '                           ^~~~~~~~~~~~~\n',
+    ),
+    'randint_huge_range': (
+        'INPUT(1, 8, 8) -> CONV(randint(1, 1000000000), k=3)\n',
+        'spec.cnn:1:24: error: `randint` draws from at most 100,000,000 values, not 1,000,000,000\n'
+        '    INPUT(1, 8, 8) -> CONV(randint(1, 1000000000), k=3)\n'
+        '                           ^~~~~~~~~~~~~~~~~~~~~~\n',
+    ),
+    'randint_not_whole': (
+        'INPUT(1, 8, 8) -> CONV(randint(1, 2.5), k=3)\n',
+        'spec.cnn:1:35: error: expected a whole number here, not 2.5\n'
+        '    INPUT(1, 8, 8) -> CONV(randint(1, 2.5), k=3)\n'
+        '                                      ^~~\n',
+    ),
+    'choice_of_one': (
+        'INPUT(1, 8, 8) -> CONV(choice(4), k=3)\n',
+        'spec.cnn:1:24: error: `choice` takes at least 2 arguments, not 1\n'
+        '    INPUT(1, 8, 8) -> CONV(choice(4), k=3)\n'
+        '                           ^~~~~~~~~\n',
+    ),
+    'unknown_function_lists_the_draws': (
+        'INPUT(1, 8, 8) -> CONV(fancy(4), k=3)\n',
+        'spec.cnn:1:24: error: unknown function `fancy`; the functions are `min`, `max`, `round`, `floor`, `ceil`, '
+        '`abs`, `choice` and `randint`\n'
+        '    INPUT(1, 8, 8) -> CONV(fancy(4), k=3)\n'
+        '                           ^~~~~\n',
+    ),
     'missing_paren': (
         'INPUT(1, 28, 28)\n'
         '-> CONV(6, k=5 -> RELU\n',

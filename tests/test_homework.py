@@ -532,6 +532,9 @@ LENET_LIKE = SPECS / "lenet_like.cnn"
     (["check", LENET_LIKE, TABLES / "lenet_like", "--gradescope", "x.json"],
      f"{TABLES / 'lenet_like'}: error: --gradescope is for one submission (as an autograder runs it); a "
      "directory is graded into --out\n"),
+    (["check", LENET_LIKE, TABLES / "lenet_like", "--variant", "s1"],
+     f"{TABLES / 'lenet_like'}: error: --variant is for one submission; in a directory each student's variant "
+     "is their ID, the file's name\n"),
 ])
 def test_errors(args, message, capsys):
     code, out, err = run(args, capsys)
