@@ -783,8 +783,8 @@ def build_markdown(info: dict, cases: dict[str, Case], phases: dict[str, dict[st
 `cnnspec analyze {SPEC}` and `cnnspec analyze {DEEP_SPEC}` against `torchinfo.summary` on the
 same networks (torchvision's {vgg_title} and {deep_title}, written by hand in PyTorch), measured in one run of
 `python bench/bench_analyze.py --repeat {repeat} --write` on {info['date']}. Rerun that command to refresh
-this file: it is rewritten whole, and the raw numbers go to `bench/results/bench_analyze.json` (not
-committed). Nothing here is a test: timings are reported, never asserted.
+this part of the file (the sections of bench_verify.py and bench_check_code.py below are kept); the
+raw numbers go to `bench/results/bench_analyze.json` (not committed). Nothing here is a test: timings are reported, never asserted.
 
 ## Targets
 
@@ -969,7 +969,12 @@ def main(argv=None) -> int:
     text = build_markdown(info, cases, phases, imports, scaling, checks, args.repeat)
     print(text)
     if args.write:
-        (ROOT / "BENCHMARKS.md").write_text(text, encoding="utf-8")
+        path = ROOT / "BENCHMARKS.md"
+        # The other benchmarks' sections, between their own markers, are kept as they are.
+        old = path.read_text(encoding="utf-8") if path.exists() else ""
+        sections = [m.group(0) for m in re.finditer(r"<!-- (bench_\w+): begin -->.*?<!-- \1: end -->", old, re.S)]
+        path.write_text(text.rstrip("\n") + "".join(f"\n\n{section}" for section in sections) + "\n",
+                        encoding="utf-8")
         results = BENCH / "results"
         results.mkdir(exist_ok=True)
         raw = {
