@@ -604,6 +604,24 @@ def test_any_cell_text_is_graded_never_raises(cells, questions):
     assert len(grade.checks) == 10 + 1 + 2
 
 
+# Branches: a student's wrong size in one branch is carried into the join (or cannot be, and is not).
+_BRANCHY_SHEET = worksheet(None, ("output", "params", "products", "activations"), (("padding", 1), ("shape", 9)),
+                           text="INPUT(3, 16, 16) -> CONV(8, k=3, p=1) -> ADD { CONV(8, k=3, p=1) -> RELU | "
+                                "IDENTITY } -> CONCAT { MAXPOOL(2) | AVGPOOL(2) } -> MUL { IDENTITY | GAP -> "
+                                "CONV(16, k=1) -> SIGMOID } -> FLATTEN -> FC(4)")
+_SHAPES = st.builds(lambda dims: "x".join(map(str, dims)), st.lists(st.integers(0, 40), min_size=1, max_size=4))
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(cells=st.dictionaries(st.tuples(st.sampled_from([str(i) for i in range(1, 15)] + ["total"]),
+                                       st.sampled_from(["output", "params", "products", "activations"])),
+                             st.one_of(_SHAPES, _CELL_TEXT)))
+def test_any_answers_to_a_network_with_branches_are_graded(cells):
+    ws, ex = _BRANCHY_SHEET
+    grade = check(ws, ex, sheets.Answers(cells, {}))
+    assert 0 <= grade.score <= grade.max_score
+
+
 @settings(max_examples=200, deadline=None, derandomize=True)
 @given(text=st.one_of(st.text(max_size=300),
                       st.lists(st.lists(_CELL_TEXT, max_size=6).map(lambda r: "| " + " | ".join(r) + " |"),
