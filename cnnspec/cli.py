@@ -301,9 +301,9 @@ def _grade(args, target: str, task, prepare, suffixes, processes: bool) -> int:
         raise CnnspecError(f"no submissions here: the directory has no {' or '.join(suffixes)} files", path=target)
     grades = grade_class(files, task, jobs=args.jobs, processes=processes, progress=sys.stderr.isatty())
     out = Path(args.out)
-    _write_file(str(out / "roster.csv"), feedback.roster_csv(grades))
+    _write_file(str(out / "roster.csv"), feedback.roster_csv(grades), make_directory=True)
     for grade in grades:
-        _write_file(str(out / "feedback" / f"{grade.student}.txt"), feedback.feedback_text(grade))
+        _write_file(str(out / "feedback" / f"{grade.student}.txt"), feedback.feedback_text(grade), make_directory=True)
     mean = sum(float(g.score) for g in grades) / len(grades)
     ungraded = sum(1 for g in grades if not g.gradable)
     sys.stdout.write(f"graded {len(grades)} submissions: mean {mean:.4g} of {feedback.score_text(grades[0].max_score)}"
@@ -323,11 +323,13 @@ def _write_results(args, grade) -> None:
         _write_file(args.prairielearn, feedback.results_json(feedback.prairielearn_results(grade)))
 
 
-def _write_file(name: str, text: str) -> None:
+def _write_file(name: str, text: str, make_directory: bool = False) -> None:
+    """Write a file the user named; only the grading directory (--out) is created when missing."""
     import os
 
     try:
-        os.makedirs(os.path.dirname(name) or ".", exist_ok=True)
+        if make_directory:
+            os.makedirs(os.path.dirname(name) or ".", exist_ok=True)
         with open(name, "w", encoding="utf-8") as handle:
             handle.write(text)
     except OSError as exc:

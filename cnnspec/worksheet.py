@@ -119,6 +119,9 @@ def parse_question(text: str) -> tuple[str, int]:
 
 def build(ex: Exercise, columns=DEFAULT_COLUMNS, questions=(), title: str | None = None) -> Worksheet:
     """The worksheet of an exercise: a row per layer with the asked columns, totals, and the questions."""
+    if not columns:
+        raise CnnspecError(f"--columns needs at least one column, from {join_words([f'`{c}`' for c in COLUMNS])}",
+                           path="--columns")
     for column in columns:
         if column not in COLUMNS:
             raise CnnspecError(f"unknown column `{column}`; the columns are "

@@ -513,6 +513,11 @@ LENET_LIKE = SPECS / "lenet_like.cnn"
     (["worksheet", LENET_LIKE, "--columns", "output,weights"],
      "--columns: error: unknown column `weights`; the columns are `output`, `params`, `products`, `flops`, `rf` "
      "and `activations`\n"),
+    (["worksheet", LENET_LIKE, "--columns", ","],
+     "--columns: error: --columns needs at least one column, from `output`, `params`, `products`, `flops`, `rf` "
+     "and `activations`\n"),
+    (["worksheet", LENET_LIKE, "-o", HOMEWORK / "no such directory" / "sheet.md"],
+     f"{HOMEWORK / 'no such directory' / 'sheet.md'}: error: cannot write: No such file or directory\n"),
     (["worksheet", LENET_LIKE, "-q", "size:3"],
      "--question: error: --question expects KIND:LAYER, one of `shape:N`, `params:N` or `padding:N` (N: the "
      "layer's row), not 'size:3'\n"),
