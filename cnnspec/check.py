@@ -263,8 +263,8 @@ def _consistent(step: Step, carried, column: str, own_output) -> list[tuple[obje
         value = carried.shape if column == "output" else _cell_value(carried, column)
         found.append((value, "follows from your own earlier answer"))
     result = step.result
-    if isinstance(own_output, tuple) and own_output != result.shape and column in ("products", "flops",
-                                                                                    "activations"):
+    scaled = column in ("products", "flops", "activations")
+    if scaled and isinstance(own_output, tuple) and own_output != result.shape:
         outputs = math.prod(result.shape)
         if column == "activations":
             found.append((math.prod(own_output), f"is the size of your own output, {shape_text(own_output)}"))
@@ -322,7 +322,8 @@ def _grade_total(cell: Cell, answers: Answers, ws: Worksheet, weight: Fraction) 
     text = answers.cells.get(("total", cell.column), "")
     reading = read_value(text, False)
     if reading.blank:
-        return CellGrade(cell.column, text, "blank", Fraction(0), weight, f"total {name}: no answer. Expected {cell.working}")
+        return CellGrade(cell.column, text, "blank", Fraction(0), weight,
+                         f"total {name}: no answer. Expected {cell.working}")
     if reading.problem:
         return CellGrade(cell.column, text, "unreadable", Fraction(0), weight,
                          f"total {name}: unreadable: {reading.problem}. Expected {cell.working}")
@@ -384,4 +385,3 @@ def _grade_padding(question: Question, text: str, name: str, weight: Fraction) -
                      (f" (also right: {', '.join(also)})" if also else ""))
     return Check(name, Fraction(0), weight, f"p = {', '.join(map(str, wrong))} does not keep the size; "
                                             f"expected {expected}")
-

@@ -173,7 +173,6 @@ class Param:
         return (value,)
 
 
-
 # ---------------------------------------------------------------------------------------- rules
 
 
@@ -1295,7 +1294,8 @@ OPS: tuple[OpSpec, ...] = (
     OpSpec("bn", "batch normalisation: 2·C parameters, 2·C + 1 buffers", _batchnorm,
            (Param("eps", "float", "added to the variance", 1e-5, minimum=0),
             Param("momentum", "float", "of the running statistics", 0.1, minimum=0, maximum=1)),
-           aliases={"batchnorm": {}}, example="BN", module=lambda args, shape, out: _nn("BatchNorm", len(shape) - 1)(shape[0], args["eps"], args["momentum"]),
+           aliases={"batchnorm": {}}, example="BN",
+           module=lambda args, shape, out: _nn("BatchNorm", len(shape) - 1)(shape[0], args["eps"], args["momentum"]),
            source=TorchSource("nn.BatchNorm{rank}d", (
                SourceArg("num_features", value=_in_channels, positional=True, channels=True),
                SourceArg("eps", "eps", default=1e-5), SourceArg("momentum", "momentum", default=0.1))),
@@ -1305,7 +1305,9 @@ OPS: tuple[OpSpec, ...] = (
            (Param("size", "int", "neighbouring channels", REQUIRED, minimum=1),
             Param("alpha", "float", "scale", 1e-4), Param("beta", "float", "exponent", 0.75),
             Param("k", "float", "additive constant", 1.0)),
-           positional=("size",), example="LRN(5)", module=lambda args, shape, out: _nn("LocalResponseNorm")(args["size"], args["alpha"], args["beta"], args["k"]),
+           positional=("size",), example="LRN(5)",
+           module=lambda args, shape, out: _nn("LocalResponseNorm")(args["size"], args["alpha"], args["beta"],
+                                                                    args["k"]),
            source=TorchSource("nn.LocalResponseNorm", (
                SourceArg("size", "size", positional=True), SourceArg("alpha", "alpha", default=1e-4),
                SourceArg("beta", "beta", default=0.75), SourceArg("k", "k", default=1.0))),
@@ -1336,7 +1338,8 @@ OPS: tuple[OpSpec, ...] = (
            derive=_flatten_working, slips=_flatten_slips),
     OpSpec("channelshuffle", "channel shuffle (ShuffleNet)", _channel_shuffle,
            (Param("groups", "int", "groups", REQUIRED, aliases=("g",), minimum=1),),
-           positional=("groups",), aliases={"shuffle": {}}, example="CHANNELSHUFFLE(2)", module=_ours("ChannelShuffle", "groups"),
+           positional=("groups",), aliases={"shuffle": {}}, example="CHANNELSHUFFLE(2)",
+           module=_ours("ChannelShuffle", "groups"),
            source=TorchSource("nn.ChannelShuffle", (SourceArg("groups", "groups", positional=True),),
                               attribute="shuffle"),
            from_modules=(FromTorch(("torch.nn.ChannelShuffle", "cnnspec.torch_modules.ChannelShuffle"),

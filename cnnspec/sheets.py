@@ -38,7 +38,7 @@ def _table(ws: Worksheet, key: bool) -> tuple[list[str], list[list[str]], list[l
     """The heading, the rows (layers, then the total) and the question rows, with the key's text or blanks."""
     heading = ["#", LAYER_HEADING] + [COLUMNS[c] for c in ws.columns]
     rows = [[str(row.index), f"{shape_text(row.input)} {row.layer}"]
-             + [c.working if key or c.working == NOT_ASKED else "" for c in row.cells] for row in ws.rows]
+            + [c.working if key or c.working == NOT_ASKED else "" for c in row.cells] for row in ws.rows]
     if ws.totals:
         totals = {cell.column: cell.working for cell in ws.totals}
         rows.append(["total", ""] + [(totals[c] if key else "") if c in totals else NOT_ASKED for c in ws.columns])
@@ -122,7 +122,8 @@ def tex(ws: Worksheet, key: bool = False) -> str:
            r"\begin{tabular}{r" + " l" * (len(heading) - 1) + "}", r"\hline",
            " & ".join(_tex_text(h) for h in heading) + r" \\", r"\hline"]
     for row in rows:
-        layer = f"{_tex_math(row[1].split(' ', 1)[0])} \\texttt{{{_tex_text(row[1].split(' ', 1)[1])}}}" if row[1] else ""
+        size, _, layer = row[1].partition(" ")
+        layer = f"{_tex_math(size)} \\texttt{{{_tex_text(layer)}}}" if row[1] else ""
         out.append(" & ".join([row[0], layer] + [_tex_math(c) for c in row[2:]]) + r" \\")
     out += [r"\hline", r"\end{tabular}"]
     if questions:

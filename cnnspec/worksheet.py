@@ -192,9 +192,10 @@ def _equals(formula: str, value: int) -> str:
 def _total(report: Report, column: str) -> Cell:
     """The report's total of a summed column, worked as the sum of the rows that are not 0."""
     totals = report.totals
-    total, per_layer = {"params": (totals.params, lambda l: l.params), "products": (totals.macs, lambda l: l.macs),
-                        "flops": (2 * totals.macs, lambda l: 2 * l.macs),
-                        "activations": (totals.activations, lambda l: l.activations)}[column]
+    total, per_layer = {"params": (totals.params, lambda row: row.params),
+                        "products": (totals.macs, lambda row: row.macs),
+                        "flops": (2 * totals.macs, lambda row: 2 * row.macs),
+                        "activations": (totals.activations, lambda row: row.activations)}[column]
     parts = [per_layer(layer) for layer in report.layers if per_layer(layer)]
     return Cell(column, total, " + ".join(map(str, parts)) + f" = {total}" if len(parts) > 1 else str(total))
 
@@ -298,4 +299,3 @@ def _axis_words(rank: int) -> tuple[str, ...]:
 
 
 _QUESTIONS = {"shape": _shape_question, "params": _params_question, "padding": _padding_question}
-
