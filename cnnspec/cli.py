@@ -19,6 +19,8 @@ def _spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("file", metavar="FILE", help="the .cnn spec, or - for standard input")
     parser.add_argument("--set", dest="variables", metavar="NAME=VALUE", action="append", default=[],
                         help="give or override a variable of the spec (repeatable), e.g. --set N=3")
+    parser.add_argument("--variant", metavar="ID", help="a student's ID, which draws their values of the spec "
+                                                        "(choice(...), randint(...))")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -103,7 +105,6 @@ def _parser() -> argparse.ArgumentParser:
     code.add_argument("student", metavar="STUDENT.py", help="the student's Python file, or a directory of them")
     code.add_argument("--class", dest="class_name", metavar="NAME",
                       help="the nn.Module class to grade (default: the only one the file defines)")
-    code.add_argument("--variant", metavar="ID", help="the student's ID, which draws their values of the spec")
     code.add_argument("--timeout", type=_whole_number(1), default=60, metavar="S",
                       help="seconds the student's code may run (default: 60)")
     code.add_argument("--memory", type=_whole_number(64), default=4096, metavar="MB",
@@ -113,13 +114,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _exercise_arguments(parser: argparse.ArgumentParser) -> None:
-    """What makes a worksheet: its columns, its extra questions and the student's variant."""
+    """What makes a worksheet besides the spec and its variant: its columns and its extra questions."""
     parser.add_argument("--columns", metavar="COL,...", default=",".join(DEFAULT_COLUMNS),
                         help=f"the table's columns, from {', '.join(COLUMNS)} (default: {','.join(DEFAULT_COLUMNS)})")
     parser.add_argument("--question", "-q", dest="questions", action="append", default=[], metavar="KIND:LAYER",
                         help="an extra question (repeatable): shape:N, params:N or padding:N, about layer N")
-    parser.add_argument("--variant", metavar="ID", help="the student's ID, which draws their values of the spec "
-                                                        "(choice(...), randint(...))")
 
 
 def _grading_arguments(parser: argparse.ArgumentParser) -> None:
@@ -161,10 +160,24 @@ def _variables(assignments: list[str]) -> dict:
     return values
 
 
-def _analyze(args) -> int:
-    from . import analyze, load, render
+def _spec(args):
+    """What a command works on: the parsed spec and its --set values, or with --variant the network that
+    student gets (drawn as their worksheet is, invalid draws drawn again)."""
+    from . import load
 
-    report = analyze(load(args.file), batch=args.batch, dtype=args.dtype, **_variables(args.variables))
+    program, variables = load(args.file), _variables(args.variables)
+    if not args.variant:
+        return program, variables
+    from .worksheet import exercise
+
+    return exercise(program, variables, args.variant).net, {}
+
+
+def _analyze(args) -> int:
+    from . import analyze, render
+
+    net, variables = _spec(args)
+    report = analyze(net, batch=args.batch, dtype=args.dtype, **variables)
     out = sys.stdout
     if args.format == "json":
         out.write(report.to_json() + "\n")
@@ -188,10 +201,11 @@ def _analyze(args) -> int:
 
 
 def _verify(args) -> int:
-    from . import load, render
+    from . import render
     from .verification import verify
 
-    result = verify(load(args.file), device=args.device, batch=args.batch, **_variables(args.variables))
+    net, variables = _spec(args)
+    result = verify(net, device=args.device, batch=args.batch, **variables)
     sys.stdout.write(render.verification_text(result))
     return 0 if result.ok else EXIT_ERROR
 
@@ -212,10 +226,10 @@ def _import(args) -> int:
 
 
 def _lower(args) -> int:
-    from . import load
     from .codegen import generate
 
-    return _write(generate(load(args.file), class_name=args.class_name, **_variables(args.variables)), args.output)
+    net, variables = _spec(args)
+    return _write(generate(net, class_name=args.class_name, **variables), args.output)
 
 
 def _table_task(args):
@@ -231,9 +245,9 @@ def _worksheet(args) -> int:
     from .sheets import WRITERS
     from .worksheet import build, exercise
 
-    task = _table_task(args)
     from . import load
 
+    task = _table_task(args)
     ex = exercise(load(args.file), dict(task.variables), args.variant)
     return _write(WRITERS[args.format](build(ex, task.columns, task.questions), args.key), args.output)
 

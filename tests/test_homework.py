@@ -639,3 +639,18 @@ def test_any_file_text_is_read_or_refused_cleanly(text, fmt):
         return
     ws, ex = _LENET_LIKE_SHEET
     check(ws, ex, answers)
+
+
+def test_analyze_verify_and_lower_take_a_variant(capsys):
+    """An instructor looks at one student's network with the commands they know."""
+    ws, _ = worksheet(VARIANT, variant="alice")
+    code, out, _ = run(["analyze", VARIANT, "--variant", "alice", "--format", "json"], capsys)
+    layers = json.loads(out)["layers"]
+    assert code == 0 and [layer["resolved"] for layer in layers] == [row.layer for row in ws.rows]
+    assert [layer["params"] for layer in layers] == [row.cells[1].answer for row in ws.rows]
+    code, out, _ = run(["verify", VARIANT, "--variant", "alice"], capsys)
+    assert code == 0 and out.endswith(f"{len(ws.rows)} of {len(ws.rows)} layers agree\n")
+    code, out, _ = run(["lower", VARIANT, "--variant", "alice"], capsys)
+    first = ws.rows[0].layer  # CONV(c, k=k) drawn for alice
+    channels, kernel = re.fullmatch(r"CONV\((\d+), k=(\d+)\)", first).groups()
+    assert code == 0 and f"nn.Conv2d(1, {channels}, kernel_size={kernel})" in out
