@@ -272,3 +272,18 @@ def test_importing_the_grader_does_not_import_torch():
                                      (13, "13th"), (21, "21st"), (102, "102nd"), (111, "111th")])
 def test_ordinal(n, text):
     assert student_code._ordinal(n) == text
+
+
+@pytest.mark.parametrize("name", ["resnet18", "googlenet", "squeezenet1_1", "shufflenet_v2_x1_0",
+                                  "mobilenet_v3_small", "conv1d_net"])
+def test_the_source_cnnspec_lower_writes_scores_full_marks(name, tmp_path):
+    """A student who hands in what `cnnspec lower` writes for a spec (blocks as classes with arguments,
+    loops, residuals, concatenations, gates) has every layer of that spec, whatever the network."""
+    from cnnspec.codegen import generate
+
+    program = cnnspec.load(ROOT / "specs" / f"{name}.cnn")
+    student = tmp_path / f"{name}.py"
+    student.write_text(generate(program), encoding="utf-8")
+    net = cnnspec.resolve(program)
+    grade = check_code(net, cnnspec.analyze(net), student, student_id=name, timeout=120)
+    assert grade.gradable and grade.score == grade.max_score == len(cnnspec.analyze(net).layers) + 2
