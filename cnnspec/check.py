@@ -274,29 +274,36 @@ def _consistent(step: Step, carried, column: str, own_output) -> list[tuple[obje
     return found
 
 
+def _judge(column: str, text: str, answer, working: str, prefix: str, weight: Fraction, follows=(),
+           diagnose=None) -> CellGrade:
+    """One answer against the key: blank, unreadable, right, right for the student's own earlier answers
+    (`follows`: (value, what it follows from)), or wrong with the slip `diagnose(values)` names."""
+    reading = read_value(text, isinstance(answer, tuple))
+    if reading.blank:
+        return CellGrade(column, text, "blank", Fraction(0), weight, f"{prefix}no answer. Expected {working}")
+    if reading.problem:
+        return CellGrade(column, text, "unreadable", Fraction(0), weight,
+                         f"{prefix}unreadable: {reading.problem}. Expected {working}")
+    values = [_normal(v, answer) for v in reading.values]
+    if answer in values:
+        return CellGrade(column, text, "correct", weight, weight, f"{prefix}{_shown(answer)} ✓")
+    for follow, why in follows:
+        if follow in values:
+            return CellGrade(column, text, "carried", weight, weight, f"{prefix}{_shown(follow)} {why}")
+    diagnosis = diagnose(values) if diagnose else ""
+    message = f"{prefix}you wrote {_shown(values[0])}; expected {working}"
+    return CellGrade(column, text, "wrong", Fraction(0), weight,
+                     message + (f". Mistake: {diagnosis}" if diagnosis else ""))
+
+
 def _grade_cell(cell: Cell, text: str, step: Step, ex: Exercise, carried, weight: Fraction, own_output) -> CellGrade:
     name = COLUMNS[cell.column]
     if cell.working == NOT_ASKED:
         return CellGrade(cell.column, text, "correct", Fraction(0), Fraction(0), f"{name}: not asked")
-    reading = read_value(text, cell.column in SHAPED)
-    if reading.blank:
-        return CellGrade(cell.column, text, "blank", Fraction(0), weight, f"{name}: no answer. Expected {cell.working}")
-    if reading.problem:
-        return CellGrade(cell.column, text, "unreadable", Fraction(0), weight,
-                         f"{name}: unreadable: {reading.problem}. Expected {cell.working}")
-    values = [_normal(v, cell.answer) for v in reading.values]
-    if cell.answer in values:
-        return CellGrade(cell.column, text, "correct", weight, weight, f"{name}: {_shown(cell.answer)} ✓")
-    for follow, why in _consistent(step, carried, cell.column, own_output):
-        if follow in values:
-            return CellGrade(cell.column, text, "carried", weight, weight,
-                             f"{name}: {_shown(follow)} {why} (the key has {cell.working}); credited as "
-                             "carried forward")
-    diagnosis = _diagnose(values, step, cell.column, ex)
-    message = f"{name}: you wrote {_shown(values[0])}; expected {cell.working}"
-    if diagnosis:
-        message += f". Mistake: {diagnosis}"
-    return CellGrade(cell.column, text, "wrong", Fraction(0), weight, message)
+    follows = [(value, f"{why} (the key has {cell.working}); credited as carried forward")
+               for value, why in _consistent(step, carried, cell.column, own_output)]
+    return _judge(cell.column, text, cell.answer, cell.working, f"{name}: ", weight, follows,
+                  lambda values: _diagnose(values, step, cell.column, ex))
 
 
 def _normal(value, answer):
@@ -318,24 +325,11 @@ def _diagnose(values, step: Step, column: str, ex: Exercise) -> str:
 
 
 def _grade_total(cell: Cell, answers: Answers, ws: Worksheet, weight: Fraction) -> CellGrade:
-    name = COLUMNS[cell.column]
-    text = answers.cells.get(("total", cell.column), "")
-    reading = read_value(text, False)
-    if reading.blank:
-        return CellGrade(cell.column, text, "blank", Fraction(0), weight,
-                         f"total {name}: no answer. Expected {cell.working}")
-    if reading.problem:
-        return CellGrade(cell.column, text, "unreadable", Fraction(0), weight,
-                         f"total {name}: unreadable: {reading.problem}. Expected {cell.working}")
-    if cell.answer in reading.values:
-        return CellGrade(cell.column, text, "correct", weight, weight, f"total {name}: {cell.answer} ✓")
     own = [read_value(answers.cells.get((str(row.index), cell.column), ""), False) for row in ws.rows]
-    if all(r.values for r in own) and sum(r.values[0] for r in own) in reading.values:
-        return CellGrade(cell.column, text, "carried", weight, weight,
-                         f"total {name}: {reading.values[0]} is the sum of your own column (the key has "
-                         f"{cell.answer}); credited as carried forward")
-    return CellGrade(cell.column, text, "wrong", Fraction(0), weight,
-                     f"total {name}: you wrote {reading.values[0]}; expected {cell.working}")
+    follows = [(sum(r.values[0] for r in own), f"is the sum of your own column (the key has {cell.answer}); "
+                                               "credited as carried forward")] if all(r.values for r in own) else []
+    return _judge(cell.column, answers.cells.get(("total", cell.column), ""), cell.answer, cell.working,
+                  f"total {COLUMNS[cell.column]}: ", weight, follows)
 
 
 def _row_check(name: str, grades: list[CellGrade]) -> Check:
@@ -347,19 +341,11 @@ def _grade_question(question: Question, text: str, ex: Exercise, weight: Fractio
     name = f"{question.id}: {question.kind} of layer {question.layer}"
     if question.kind == "padding":
         return _grade_padding(question, text, name, weight)
-    shaped = question.kind == "shape"
-    column = "output" if shaped else "params"
-    answer = next(iter(question.answers))
-    reading = read_value(text, shaped)
-    if reading.blank or reading.problem:
-        why = "no answer" if reading.blank else f"unreadable: {reading.problem}"
-        return Check(name, Fraction(0), weight, f"{why}. Expected {question.working}")
-    values = [_normal(v, answer) for v in reading.values]
-    if answer in values:
-        return Check(name, weight, weight, f"{_shown(answer)} ✓")
-    message = f"you wrote {_shown(values[0])}; expected {question.working}"
-    diagnosis = _diagnose(values, ex.steps[question.layer - 1], column, ex)
-    return Check(name, Fraction(0), weight, message + (f". Mistake: {diagnosis}" if diagnosis else ""))
+    column = "output" if question.kind == "shape" else "params"
+    step = ex.steps[question.layer - 1]
+    grade = _judge(column, text, next(iter(question.answers)), question.working, "", weight,
+                   diagnose=lambda values: _diagnose(values, step, column, ex))
+    return _row_check(name, [grade])
 
 
 def _grade_padding(question: Question, text: str, name: str, weight: Fraction) -> Check:
