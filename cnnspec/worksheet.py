@@ -238,13 +238,18 @@ def _params_question(ex: Exercise, index: int, qid: str) -> list[Question]:
                      frozenset({layer.params}), _equals(working_of(step).params, layer.params))]
 
 
-def keeping_paddings(n: int, k: int, s: int, d: int, pooling: bool = False, ceil: bool = False):
-    """The output size that "keeps the size" (⌈n/s⌉: n itself at stride 1) and every padding p on each side
-    that gives it by PyTorch's size rule (pooling allows p ≤ k/2 and may round up)."""
-    target = -(-n // s)
+def sizes_by_padding(n: int, k: int, s: int, d: int, pooling: bool = False, ceil: bool = False):
+    """(p, output size) for every padding p on each side that PyTorch allows to try (pooling: p ≤ k/2;
+    convolution: up to the window's extent, beyond which the size only grows)."""
     if pooling:
-        return target, [p for p in range(k // 2 + 1) if ops.pool_output_size(n, k, s, p, d, ceil) == target]
-    return target, [p for p in range(d * (k - 1) + 1) if ops.conv_output_size(n, k, s, p, p, d) == target]
+        return [(p, ops.pool_output_size(n, k, s, p, d, ceil)) for p in range(k // 2 + 1)]
+    return [(p, ops.conv_output_size(n, k, s, p, p, d)) for p in range(d * (k - 1) + 1)]
+
+
+def keeping_paddings(n: int, k: int, s: int, d: int, pooling: bool = False, ceil: bool = False):
+    """The output size that "keeps the size" (⌈n/s⌉: n itself at stride 1) and every padding p that gives it."""
+    target = -(-n // s)
+    return target, [p for p, size in sizes_by_padding(n, k, s, d, pooling, ceil) if size == target]
 
 
 def _padding_question(ex: Exercise, index: int, qid: str) -> list[Question]:
@@ -282,12 +287,10 @@ def _padding_question(ex: Exercise, index: int, qid: str) -> list[Question]:
 
 def _no_padding_reason(n: int, k: int, s: int, d: int, target: int, pooling: bool, ceil: bool) -> str:
     if s == 1 and (d * (k - 1)) % 2 and not pooling:
-        total = d * (k - 1)
-        return (f"keeping {n} needs {total} padding in all, an odd number that cannot be split evenly; "
-                f"PyTorch's padding='same' pads {total // 2} before and {total - total // 2} after → none")
-    tried = range(k // 2 + 1) if pooling else range(d * (k - 1) + 1)
-    sizes = [(p, ops.pool_output_size(n, k, s, p, d, ceil) if pooling else ops.conv_output_size(n, k, s, p, p, d))
-             for p in tried][:4]
+        before, after = ops.same_padding(k, d)
+        return (f"keeping {n} needs {before + after} padding in all, an odd number that cannot be split evenly; "
+                f"PyTorch's padding='same' pads {before} before and {after} after → none")
+    sizes = sizes_by_padding(n, k, s, d, pooling, ceil)[:4]
     reason = f"no p gives {target} ({join_words([f'p = {p} gives {size}' for p, size in sizes])})"
     if s > 1 and not pooling:
         reason += f"; PyTorch refuses padding='same' with stride {s}"
