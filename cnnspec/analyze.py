@@ -13,6 +13,7 @@ from .ir import Block, Group, Layer, Merge, Network, Repeat
 from .report import LayerReport, Report, ScopeReport, Totals
 from .resolve import first_line, resolve
 from .syntax import Program
+from .words import shape_text
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
 
@@ -51,8 +52,12 @@ def analyze_steps(net: Network) -> tuple[Report, tuple[Step, ...]]:
 def apply(node: Layer | Merge, shape: tuple[int, ...], branches: tuple[tuple[int, ...], ...] = ()):
     """Run one layer's rule on another input (a student's own previous answer): (context, result).
 
-    Raises CnnspecError when the layer cannot take that input.
+    Raises CnnspecError when the layer cannot take that input, a shape no INPUT could have included.
     """
+    for given in branches or (shape,):
+        if not 1 <= len(given) <= 4 or not all(1 <= n <= ops.SIZE_LIMIT for n in given):
+            raise CnnspecError(f"{node.text} cannot take an input of {shape_text(given)}: a shape is C and 0 to 3 "
+                               f"spatial sizes, each from 1 to {ops.SIZE_LIMIT:,}", node.span)
     op = ops.get(node.op)
     ctx = ops.LayerContext(node, op, ops.fill_defaults(op, node), branches[0] if branches else shape, shape[1:],
                            branches=branches, branch_spans=(node.span,) * len(branches))

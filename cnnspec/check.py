@@ -17,7 +17,6 @@ import re
 from dataclasses import dataclass
 from fractions import Fraction
 
-from . import ops
 from .analyze import Step, apply
 from .errors import CnnspecError
 from .grading import Check, Grade
@@ -229,20 +228,15 @@ def _carried(index: int, step: Step, ex: Exercise, own: dict[int, tuple]):
             branches = tuple(own.get(i, ex.report.layers[i - 1].output_shape if i else ex.report.input_shape)
                              for i in layer.inputs)
             if branches == tuple(step.context.branches) or not all(
-                    _plausible(shape, right) for shape, right in zip(branches, step.context.branches)):
+                    len(shape) == len(right) for shape, right in zip(branches, step.context.branches)):
                 return None
             return apply(step.node, branches[0], branches)[1]
         shape = own.get(step.source)
-        if shape is None or shape == step.context.shape or not _plausible(shape, step.context.shape):
-            return None
+        if shape is None or shape == step.context.shape or len(shape) != len(step.context.shape):
+            return None  # a shape with other axes than the true one follows from nothing
         return apply(step.node, shape)[1]
     except CnnspecError:
         return None  # the layer cannot take the student's shape: nothing follows from it
-
-
-def _plausible(shape: tuple, right: tuple) -> bool:
-    """A student's shape the layer's rule can be run on: as many axes as the true one, sizes in range."""
-    return len(shape) == len(right) and all(1 <= n <= ops.SIZE_LIMIT for n in shape)
 
 
 def _best(reading: Reading, right, carried):

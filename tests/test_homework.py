@@ -654,3 +654,17 @@ def test_analyze_verify_and_lower_take_a_variant(capsys):
     first = ws.rows[0].layer  # CONV(c, k=k) drawn for alice
     channels, kernel = re.fullmatch(r"CONV\((\d+), k=(\d+)\)", first).groups()
     assert code == 0 and f"nn.Conv2d(1, {channels}, kernel_size={kernel})" in out
+
+
+def test_apply_refuses_a_shape_no_input_could_have():
+    """The rule of a layer is run on a student's shape only when it is one: C and 0 to 3 sizes, each ≥ 1."""
+    from cnnspec.analyze import apply
+
+    net = cnnspec.resolve(cnnspec.parse("INPUT(1, 8, 8) -> MAXPOOL(2)"))
+    pool = net.body[0]
+    assert apply(pool, (4, 6, 6))[1].shape == (4, 3, 3)
+    for shape in [(0, 3, 3, 3, 10), (4, 0, 6), ()]:
+        with pytest.raises(cnnspec.CnnspecError) as error:
+            apply(pool, shape)
+        assert error.value.message == (f"MAXPOOL(2) cannot take an input of {'×'.join(map(str, shape))}: a shape "
+                                       "is C and 0 to 3 spatial sizes, each from 1 to 100,000,000")
