@@ -456,11 +456,11 @@ def _normal_args(op: str, args: dict, row: LayerReport) -> dict:
         values["s"] = values["k"]
     if op == "conv" and values.get("p") in ("same", "valid"):
         rank = len(row.input_shape) - 1
-        spread = [d * (k - 1) for k, d in zip(_per_axis(values["k"], rank), _per_axis(values["d"], rank))]
+        pads = [ops.same_padding(k, d) for k, d in zip(_per_axis(values["k"], rank), _per_axis(values["d"], rank))]
         if values["p"] == "valid":
             values["p"] = 0
-        elif all(n % 2 == 0 for n in spread):
-            values["p"] = tuple(n // 2 for n in spread)
+        elif all(before == after for before, after in pads):  # uneven `same` has no single p: stays `same`
+            values["p"] = tuple(before for before, _ in pads)
     return {k: (v[0] if isinstance(v, tuple) and v and len(set(v)) == 1 else v) for k, v in values.items()}
 
 
