@@ -658,7 +658,7 @@ def _power(values) -> str:
     """`5²` for a square window, `5³` for a cube, `3·5` otherwise; one axis is the size itself."""
     if len(values) > 1 and len(set(values)) == 1:
         return f"{values[0]}{_POWERS[len(values)]}"
-    return "·".join(map(str, values))
+    return product_text(values)
 
 
 def size_working(n: int, k: int, s: int, before: int, after: int, d: int, ceil: bool = False) -> str:
@@ -695,19 +695,20 @@ def _pool_working(ctx: LayerContext, result: LayerResult) -> Working:
     return Working(axes=_axes_working(ctx, kernel, stride, pads, dilation, ctx.args["ceil"]))
 
 
-def _features(shape) -> str:
-    return "·".join(map(str, shape))
+def product_text(values) -> str:
+    """`64·2·2`: the sizes whose product is a count."""
+    return "·".join(map(str, values))
 
 
 def _fc_working(ctx: LayerContext, result: LayerResult) -> Working:
     out, features = result.shape[0], math.prod(ctx.shape)
-    inputs = str(features) if len(ctx.shape) == 1 else f"{_features(ctx.shape)}"
+    inputs = str(features) if len(ctx.shape) == 1 else product_text(ctx.shape)
     params = f"{out}·({inputs}+1)" if ctx.args["bias"] else f"{out}·{inputs}"
     return Working(params=params, macs=f"{out}·{inputs}")
 
 
 def _flatten_working(ctx: LayerContext, result: LayerResult) -> Working:
-    return Working(size=_features(ctx.shape) if len(ctx.shape) > 1 else "")
+    return Working(size=product_text(ctx.shape) if len(ctx.shape) > 1 else "")
 
 
 def _batchnorm_working(ctx: LayerContext, result: LayerResult) -> Working:
@@ -842,7 +843,7 @@ def _batchnorm_slips(ctx: LayerContext, result: LayerResult, others) -> list[Sli
 
 def _flatten_slips(ctx: LayerContext, result: LayerResult, others) -> list[Slip]:
     shape = ctx.shape
-    right = f"FLATTEN receives {shape_text(shape)}, so {_features(shape)} = {math.prod(shape)}"
+    right = f"FLATTEN receives {shape_text(shape)}, so {product_text(shape)} = {math.prod(shape)}"
     slips = [Slip("output", (math.prod(shape[:drop] + shape[drop + 1:]),),
                   f"wrong flatten size: a size is left out; {right}") for drop in range(len(shape))]
     slips += [Slip("output", (math.prod(other),), f"wrong flatten size: {math.prod(other)} is layer {index}'s "

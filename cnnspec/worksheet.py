@@ -162,7 +162,7 @@ def cell(ex: Exercise, step: Step, index: int, column: str) -> Cell:
         return Cell(column, 2 * layer.macs, _equals(f"2·{working.macs}" if working.macs else "", 2 * layer.macs))
     if column == "activations":
         return Cell(column, layer.activations,
-                    _equals("·".join(map(str, layer.output_shape)) if len(layer.output_shape) > 1 else "",
+                    _equals(ops.product_text(layer.output_shape) if len(layer.output_shape) > 1 else "",
                             layer.activations))
     if not layer.receptive_field:  # no spatial axes anywhere: nothing to ask
         return Cell(column, (), NOT_ASKED)
