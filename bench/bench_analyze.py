@@ -819,7 +819,7 @@ fares outside the case it was set for.
   `torchinfo.summary(model, input_size={INPUT_SIZE})`, which runs a forward pass. torchvision is not installed:
   {vgg_title} is a transcription of `torchvision.models.vgg16()` in `bench/models.py` (its float32 weights alone
   are {EXPECTED_PARAMS * 4 / 1e6:,.0f} MB); {deep_title} and the other networks are the test suite's
-  torchvision-equivalent modules (`tests/reference_modern_a.py`, `tests/reference_modern_b.py`), which
+  torchvision-equivalent modules (`tests/support/reference_modern_a.py`, `tests/support/reference_modern_b.py`), which
   `bench/models.py` imports.
 * **Reference lines**: `python -c "pass"` (interpreter start-up), `python -c "import cnnspec"`,
   `python -c "import torch"` (what any torch-based tool pays before doing anything), and the CLI with an

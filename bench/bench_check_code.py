@@ -26,8 +26,8 @@ import time
 from pathlib import Path
 
 import cnnspec
-from cnnspec import student_code
-from cnnspec.grading import Grade, grade_class
+from cnnspec.homework import check_code as student_code
+from cnnspec.homework.grading import Grade, grade_class
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "submissions" / "code"

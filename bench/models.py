@@ -2,7 +2,7 @@
 
 torchvision is not available, so its definitions are transcribed: VGG here,
 the modern networks (ResNet, MobileNetV2, ...) in the test suite's reference
-modules ``tests/reference_modern_a.py`` and ``tests/reference_modern_b.py``,
+modules ``tests/support/reference_modern_a.py`` and ``tests/support/reference_modern_b.py``,
 which the builders below import rather than keeping a second copy. Every
 model is an entry of ``MODELS`` (name -> ``Model``: the builder, the input
 size torchinfo is given, the cnnspec spec describing the same network and
@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
-TESTS = Path(__file__).resolve().parents[1] / "tests"
+TESTS = Path(__file__).resolve().parents[1] / "tests" / "support"
 
 # ---------------------------------------------------------------------------- VGG (torchvision)
 
@@ -103,12 +103,12 @@ def vgg16():
     return _vgg_class()(make_vgg_layers(VGG_CFGS["D"]))
 
 
-# ------------------------------------------------- modern networks (tests/reference_modern_*.py)
+# ------------------------------------------------- modern networks (tests/support/reference_modern_*.py)
 
 
 def _reference(module: str, registry: str, name: str):
     """``registry[name]()`` of the test suite's hand-written, torchvision-equivalent reference module
-    ``tests/<module>.py`` (it imports torch at its top, so it is imported here, inside a builder)."""
+    ``tests/support/<module>.py`` (it imports torch at its top, so it is imported here, inside a builder)."""
     if str(TESTS) not in sys.path:
         sys.path.insert(0, str(TESTS))
     model, shape = getattr(importlib.import_module(module), registry)[name]()
@@ -118,14 +118,14 @@ def _reference(module: str, registry: str, name: str):
 
 def resnet152():
     """torchvision.models.resnet152(weights=None): 60,192,808 parameters, randomly initialised as
-    torchvision does. The module is ``MODERN_A["resnet152"]`` of tests/reference_modern_a.py (ResNet v1.5,
+    torchvision does. The module is ``MODERN_A["resnet152"]`` of tests/support/reference_modern_a.py (ResNet v1.5,
     Bottleneck stages of 3, 8, 36, 3 blocks, transcribed from torchvision/models/resnet.py)."""
     return _reference("reference_modern_a", "MODERN_A", "resnet152")
 
 
 def mobilenet_v2():
     """torchvision.models.mobilenet_v2(weights=None): 3,504,872 parameters. The module is
-    ``MODERN_B["mobilenet_v2"]`` of tests/reference_modern_b.py (transcribed from
+    ``MODERN_B["mobilenet_v2"]`` of tests/support/reference_modern_b.py (transcribed from
     torchvision/models/mobilenetv2.py)."""
     return _reference("reference_modern_b", "MODERN_B", "mobilenet_v2")
 

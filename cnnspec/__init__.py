@@ -10,13 +10,14 @@ The pipeline: `parse` (text → syntax tree) → `resolve` (→ IR) → `analyze
 torch is never imported here: `lower`, `verify` and `from_torch` import it when called.
 """
 
-from .analyze import analyze
-from .errors import CnnspecError, Diagnostic
-from .ir import Network
-from .report import LayerReport, Report, Totals
-from .resolve import resolve
-from .sources import load, read_source
-from .syntax import Program, parse
+from .analysis.analyze import analyze
+from .lang.errors import CnnspecError, Diagnostic
+from .lang.ir import Network
+from .analysis.report import LayerReport, Report, Totals
+from .analysis.resolve import resolve
+from .lang.sources import load, read_source
+from .lang.syntax import Program, parse
+from . import render  # noqa: F401 (gives the Report its rich and Jupyter displays)
 
 __all__ = ["CnnspecError", "Diagnostic", "LayerReport", "Network", "Program", "Report", "Totals", "analyze",
            "from_torch", "load", "lower", "parse", "read_source", "resolve", "verify"]
@@ -24,21 +25,21 @@ __version__ = "0.1.0"
 
 
 def lower(net, *, device=None, dtype=None, seed: int | None = None, **variables):
-    """A torch.nn.Module equivalent to the spec (lowering.py; torch is imported only when called)."""
-    from .lowering import lower as build
+    """A torch.nn.Module equivalent to the spec (bridge/lower.py; torch is imported only when called)."""
+    from .bridge.lower import lower as build
 
     return build(net, device=device, dtype=dtype, seed=seed, **variables)
 
 
 def verify(net, *, device: str = "meta", batch: int = 1, seed: int = 0, **variables):
-    """Lower the spec, run it once and compare every layer with the analysis (verification.py)."""
-    from .verification import verify as run
+    """Lower the spec, run it once and compare every layer with the analysis (bridge/verify.py)."""
+    from .bridge.verify import verify as run
 
     return run(net, device=device, batch=batch, seed=seed, **variables)
 
 
 def from_torch(module, input_shape) -> str:
-    """The .cnn text of a torch.nn.Module, traced with torch.fx (importer.py, loaded only when used)."""
-    from .importer import from_torch as convert
+    """The .cnn text of a torch.nn.Module, traced with torch.fx (bridge/importer.py, loaded only when used)."""
+    from .bridge.importer import from_torch as convert
 
     return convert(module, input_shape)

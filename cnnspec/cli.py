@@ -6,10 +6,10 @@ import argparse
 import re
 import sys
 
-from .analyze import DTYPE_BYTES
-from .errors import CnnspecError, format_diagnostic
-from .render import FORMATS
-from .worksheet import COLUMNS, DEFAULT_COLUMNS, FORMATS as WORKSHEET_FORMATS
+from .analysis.analyze import DTYPE_BYTES
+from .lang.errors import CnnspecError, format_diagnostic
+from .render.text import FORMATS
+from .homework.worksheet import COLUMNS, DEFAULT_COLUMNS, FORMATS as WORKSHEET_FORMATS
 
 EXIT_ERROR = 1
 
@@ -147,8 +147,8 @@ def _whole_number(minimum: int):
 
 
 def _variables(assignments: list[str]) -> dict:
-    from .resolve import evaluate
-    from .syntax import parse_value
+    from .analysis.resolve import evaluate
+    from .lang.syntax import parse_value
 
     values = {}
     for assignment in assignments:
@@ -168,13 +168,14 @@ def _spec(args):
     program, variables = load(args.file), _variables(args.variables)
     if not args.variant:
         return program, variables
-    from .worksheet import exercise
+    from .homework.worksheet import exercise
 
     return exercise(program, variables, args.variant).net, {}
 
 
 def _analyze(args) -> int:
-    from . import analyze, render
+    from . import analyze
+    from .render import text as render
 
     net, variables = _spec(args)
     report = analyze(net, batch=args.batch, dtype=args.dtype, **variables)
@@ -201,8 +202,8 @@ def _analyze(args) -> int:
 
 
 def _verify(args) -> int:
-    from . import render
-    from .verification import verify
+    from .render import text as render
+    from .bridge.verify import verify
 
     net, variables = _spec(args)
     result = verify(net, device=args.device, batch=args.batch, **variables)
@@ -220,21 +221,21 @@ def _write(text: str, output: str | None) -> int:
 
 
 def _import(args) -> int:
-    from .importer import import_file, parse_input_shape
+    from .bridge.importer import import_file, parse_input_shape
 
     return _write(import_file(args.model, parse_input_shape(args.input)), args.output)
 
 
 def _lower(args) -> int:
-    from .codegen import generate
+    from .bridge.codegen import generate
 
     net, variables = _spec(args)
     return _write(generate(net, class_name=args.class_name, **variables), args.output)
 
 
 def _table_task(args):
-    from .homework import TableTask
-    from .worksheet import parse_question
+    from .homework.tasks import TableTask
+    from .homework.worksheet import parse_question
 
     columns = tuple(c.strip().lower() for c in args.columns.split(",") if c.strip())
     return TableTask(args.file, tuple(_variables(args.variables).items()), columns,
@@ -242,8 +243,8 @@ def _table_task(args):
 
 
 def _worksheet(args) -> int:
-    from .sheets import WRITERS
-    from .worksheet import build, exercise
+    from .homework.sheets import WRITERS
+    from .homework.worksheet import build, exercise
 
     from . import load
 
@@ -253,22 +254,22 @@ def _worksheet(args) -> int:
 
 
 def _check(args) -> int:
-    from .check import parse_weights
+    from .homework.check import parse_weights
 
     task = _table_task(args)
 
     def prepare():  # the spec and the options are the instructor's: fail before grading anyone
         parse_weights(task.weights, task.worksheet(args.variant)[0].columns)
 
-    from .sheets import SUFFIXES
+    from .homework.sheets import SUFFIXES
 
     return _grade(args, args.answers, task, prepare, tuple(s for group in SUFFIXES.values() for s in group),
                   processes=True)
 
 
 def _check_code(args) -> int:
-    from .homework import CodeTask
-    from .lowering import require_torch
+    from .homework.tasks import CodeTask
+    from .bridge.lower import require_torch
 
     task = CodeTask(args.file, tuple(_variables(args.variables).items()), args.class_name, args.variant,
                     args.timeout, args.memory)
@@ -285,8 +286,8 @@ def _grade(args, target: str, task, prepare, suffixes, processes: bool) -> int:
     import os
     from pathlib import Path
 
-    from . import feedback
-    from .grading import grade_class, submissions, ungradable
+    from .homework import feedback
+    from .homework.grading import grade_class, submissions, ungradable
 
     path = Path(target)
     if not path.is_dir():
@@ -329,7 +330,7 @@ def _grade(args, target: str, task, prepare, suffixes, processes: bool) -> int:
 
 def _write_results(args, grade) -> None:
     """The autograders' results files asked for with --gradescope and --prairielearn."""
-    from . import feedback
+    from .homework import feedback
 
     if args.gradescope:
         _write_file(args.gradescope, feedback.results_json(feedback.gradescope_results(grade)))

@@ -160,7 +160,7 @@ def test_table_golden(capsys):
     report = cnnspec.analyze(cnnspec.load("specs/template.cnn" if Path("specs").exists() else
                                           ROOT / "specs" / "template.cnn"))
     console = Console(width=200, record=True, file=open("/dev/null", "w"), color_system=None)
-    from cnnspec import render
+    from cnnspec.render import text as render
 
     console.print(render.table(report))
     text = console.export_text()
@@ -310,7 +310,7 @@ def test_terminal_table_colours_scope_rows():
 
     from rich.console import Console
 
-    from cnnspec import render
+    from cnnspec.render import text as render
 
     report = cnnspec.analyze(cnnspec.load(ROOT / "specs" / "template.cnn"))
     out = io.StringIO()

@@ -1,0 +1,768 @@
+"""Syntax tree to IR: evaluate variables and expressions, apply `default` statements, expand block calls
+and imports, bind arguments to the op registry's parameters and check their types.
+
+Every problem found is collected, so that a template with several missing values reports all of them.
+Names are resolved in text order: a layer sees the `let`, `default` and `block` statements written before
+it (a block body sees those before the block), and `--set` values override from the start.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from .. import ops
+from ..lang.errors import CnnspecError, Diagnostic, Source, Span, suggest
+from ..lang.ir import Arg, Block, BlockCall, Group, Layer, Merge, Network, Repeat, expand
+from ..lang.syntax import Program, span_of
+from ..lang.values import MISSING, Value, Word
+from ..lang.words import join_words, shown
+
+# Bounds on what a spec can ask for; beyond them the number is a typo, not a network.
+REPEAT_LIMIT = 10_000
+LAYER_LIMIT = 100_000
+NUMBER_DIGITS = 18  # whole numbers, written or computed, stay below 10^18
+
+# Functions of expressions: the callable and how many arguments (at least, at most; None: any number).
+FUNCTIONS = {
+    "min": (min, (2, None)), "max": (max, (2, None)), "round": (round, (1, 1)),
+    "floor": (math.floor, (1, 1)), "ceil": (math.ceil, (1, 1)), "abs": (abs, (1, 1)),
+}
+# Draws for per-student variants: `choice(16, 32, 64)` is one of its values, `randint(3, 7)` a whole number
+# from 3 to 7. With no variant (the instructor's own copy) each takes its first value, or its lowest.
+DRAWS = {"choice": (2, None), "randint": (2, 2)}
+
+
+@dataclass
+class _BlockDef:
+    """A `block NAME(params) { chain }` statement with the names it can see (those written before it)."""
+
+    name: str
+    params: list  # [(name, default expression node or None, span)]
+    body: object  # the lark chain node
+    source: Source
+    span: Span
+    env: dict
+    defaults: dict
+    blocks: dict = field(default_factory=dict)
+    broken: bool = False  # its definition has an error already reported; its calls say nothing more
+
+    def record(self, env: dict) -> BlockCall:
+        """What a call of the block bound, given the names its body sees (code generation reads it)."""
+        params = tuple((name, span_of(default, self.source).text if default is not None else None)
+                       for name, default, _ in self.params)
+        header = f"block {self.name}(" + ", ".join(
+            name if default is None else f"{name}={default}" for name, default in params) + ")"
+        return BlockCall(self.name, params, MappingProxyType({name: env[name] for name, _ in params}),
+                         MappingProxyType(dict(env)), header, self.span.line, self.source.path)
+
+
+@dataclass
+class _Scope:
+    """What a chain can see: variables, `default` arguments, blocks, and where its text comes from."""
+
+    source: Source
+    env: dict
+    defaults: dict
+    blocks: dict
+    calls: tuple = ()  # the block calls being expanded, outermost first
+
+
+def resolve(program: Program, variables: Mapping[str, object] | None = None, *, variant: str | None = None,
+            attempt: int = 0) -> Network:
+    """Resolve a parsed program into a Network, with `variables` overriding or supplying `let` values.
+
+    `variant` (a student's ID) decides what each `choice(...)` / `randint(...)` draws; `attempt` starts
+    another series of draws for the same ID, for when the first one makes an invalid network.
+    """
+    return _Resolver(variables or {}, variant=variant, attempt=attempt).run(program)
+
+
+def draw_index(variant: str, attempt: int, ordinal: int, count: int) -> int:
+    """Which of `count` options the `ordinal`-th draw of a spec takes for this student: a hash of the three,
+    so the same ID gets the same worksheet on every machine and Python version."""
+    digest = hashlib.sha256(f"{variant}\x00{attempt}\x00{ordinal}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") % count
+
+
+def evaluate(program: Program) -> Value:
+    """The value of a standalone expression (a `--set` value): numbers, tuples, words; no variables."""
+    resolver = _Resolver({})
+    value = resolver.eval(program.tree, _Scope(program.source, {}, {}, {}), words=True)
+    resolver.raise_errors()
+    return value
+
+
+class _Resolver:
+    def __init__(self, variables: Mapping[str, object], *, variant: str | None = None, attempt: int = 0):
+        self.errors: list[Diagnostic] = []
+        self.variant, self.attempt = variant, attempt
+        self.draws = 0  # draws made so far, in evaluation order: the next one's ordinal
+        self.drawn: list[Value] = []
+        self.overrides: dict[str, Value] = {name: (v.value if isinstance(v, Arg) else v) for name, v in variables.items()}
+        self.used: set[str] = set()  # variables that some expression read
+        self.layer_count = 0
+        self.all_blocks: dict[str, Span] = {}  # every block of the program, for "used before it is defined"
+        self.imports: list[str] = []  # files being imported, to refuse cycles
+        self.imported: set[str] = set()  # files already imported
+        self.scope: _Scope | None = None  # the scope of the arguments being checked, for suggestions
+        self.attempted: set[str] = set()
+        self.unknown_argument = False
+        self.bad_arguments = False
+
+    # ------------------------------------------------------------------ driver
+
+    def error(self, message: str, span: Span | None) -> None:
+        """Report a problem once (a block body resolved for every call would repeat it)."""
+        key = (message, span.source.path if span else None, span.start if span else None)
+        if key not in {(d.message, d.span.source.path if d.span else None, d.span.start if d.span else None)
+                       for d in self.errors}:
+            self.errors.append(Diagnostic("error", message, span))
+
+    def raise_errors(self) -> None:
+        if self.errors:
+            raise CnnspecError(diagnostics=_in_order(self.errors))
+
+    def run(self, program: Program) -> Network:
+        scope = _Scope(program.source, dict(self.overrides), {}, {})
+        self.imports.append(os.path.normpath(program.source.path))
+        *statements, last = program.tree.children if program.tree.children else (None,)
+        if last is not None and last.data != "chain":
+            statements.append(last)
+            last = None
+        self.collect_block_names(statements, program.source)
+        for statement in statements:
+            self.statement(statement, scope)
+        if last is None:
+            self.error("the spec has no network: after its statements, write one starting with INPUT(...), "
+                       "e.g. INPUT(3, 32, 32) -> CONV(16, k=3) -> GAP -> FLATTEN -> FC(10)",
+                       _end(program.source))
+            self.raise_errors()
+        network = self.network(last, scope)
+        for name in self.overrides:
+            if name not in self.used:  # most likely a typo: say so rather than ignore it
+                known = sorted(set(self.used) - set(self.overrides) | {n for n in scope.env if n not in self.overrides})
+                self.errors.append(Diagnostic("error", f"the spec has no variable `{name}` to set"
+                                              f"{suggest(name, known)}", None, "--set"))
+        self.raise_errors()
+        return network
+
+    def collect_block_names(self, statements, source: Source) -> None:
+        for statement in statements:
+            if statement.data == "block_def":
+                name = statement.children[0]
+                self.all_blocks.setdefault(str(name).lower(), span_of(name, source))
+
+    def statement(self, node, scope: _Scope) -> None:
+        kind = node.data
+        if kind == "let_stmt":
+            name, value = node.children
+            result = self.eval(value, scope)
+            if str(name) in self.overrides:
+                self.used.add(str(name))
+            else:
+                scope.env[str(name)] = result
+        elif kind == "default_stmt":
+            name, *rest = node.children
+            found = ops.lookup(str(name))
+            if found is None and str(name).lower() in scope.blocks:
+                self.error(f"`default` gives arguments to a layer kind, and `{name}` is a block: give its "
+                           "parameters defaults in its definition, `block NAME(p=VALUE)`", span_of(name, scope.source))
+            elif found is None:
+                self.error(f"unknown layer `{name}`{suggest(str(name), ops.layer_names())}", span_of(name, scope.source))
+            else:
+                op, _ = found
+                args = rest[0] if rest and rest[0] is not None else None
+                bound = self.bind(op, str(name), self.arg_nodes(args, scope), scope)
+                scope.defaults = {**scope.defaults, op.name: {**scope.defaults.get(op.name, {}), **bound}}
+        elif kind == "block_def":
+            self.block_def(node, scope)
+        elif kind == "import_stmt":
+            self.import_file(node, scope)
+        else:
+            raise AssertionError(f"unknown statement {kind}")
+
+    def block_def(self, node, scope: _Scope) -> None:
+        name, *params, body = node.children
+        span = span_of(name, scope.source)
+        lowered = str(name).lower()
+        if ops.lookup(lowered) is not None:
+            self.error(f"a block cannot be named `{name}`: that is the name of a layer kind", span)
+            return
+        if lowered in scope.blocks:
+            first = scope.blocks[lowered].span
+            where = f"line {first.line}" if first.source is span.source else f"{first.source.path}:{first.line}"
+            self.error(f"block `{name}` is already defined (at {where})", span)
+            return
+        declared = []
+        seen = set()
+        broken = False
+        for param in params:
+            if param is None:
+                continue
+            pname, *default = param.children
+            pspan = span_of(pname, scope.source)
+            if str(pname) in seen:
+                self.error(f"parameter `{pname}` of block `{name}` is declared twice", pspan)
+                broken = True
+                continue
+            seen.add(str(pname))
+            declared.append((str(pname), default[0] if default else None, pspan))
+        definition = _BlockDef(str(name), declared, body, scope.source, span_of(node, scope.source),
+                               dict(scope.env), scope.defaults, broken=broken)
+        scope.blocks = {**scope.blocks, lowered: definition}
+        definition.blocks = scope.blocks  # the block sees itself, so that a call of itself is named recursion
+
+    def import_file(self, node, scope: _Scope) -> None:
+        from ..lang.sources import read_source
+        from ..lang.syntax import parse
+
+        token = node.children[0]
+        span = span_of(token, scope.source)
+        written = str(token)[1:-1]
+        base = os.path.dirname(scope.source.path) if not scope.source.path.startswith("<") else ""
+        path = os.path.normpath(os.path.join(base, written))
+        if path in self.imports:
+            cycle = " → ".join([*self.imports[self.imports.index(path):], path])
+            self.error(f"import cycle: {cycle}", span)
+            return
+        if path in self.imported:  # a file imported twice (two libraries sharing a third) runs once
+            return
+        self.imported.add(path)
+        try:
+            program = parse(read_source(path), path)
+        except CnnspecError as error:
+            first = error.diagnostics[0]
+            if first.span is None:  # the file itself could not be read: say so at the import
+                self.error(f"cannot import \"{written}\" ({path}): {first.message}", span)
+            else:
+                self.errors.extend(error.diagnostics)
+            return
+        children = program.tree.children
+        if children and children[-1].data == "chain":
+            chain = children[-1]
+            self.error(f"{path} is imported, so it can only define blocks, variables and defaults; "
+                       "its network chain is not allowed here", first_line(span_of(chain, program.source)))
+            children = children[:-1]
+        self.imports.append(path)
+        inner = _Scope(program.source, scope.env, scope.defaults, scope.blocks)
+        self.collect_block_names(children, program.source)
+        for statement in children:
+            self.statement(statement, inner)
+        self.imports.pop()
+        scope.env, scope.defaults, scope.blocks = inner.env, inner.defaults, inner.blocks
+
+    # ------------------------------------------------------------------ chains
+
+    def network(self, chain, scope: _Scope) -> Network:
+        items = chain.children[::2]  # items and arrows alternate
+        first = items[0]
+        input_layer = None
+        label, unit = _label_and_unit(first)
+        if unit.data == "layer" and str(unit.children[0]).lower() == "input" and label is None:
+            input_layer = self.layer(unit, None, scope)
+            items = items[1:]
+        else:
+            self.error("the network must start with INPUT(...), the shape of one sample, e.g. INPUT(3, 32, 32)",
+                       first_line(span_of(first, scope.source)))
+        body = self.items(items, scope)
+        return Network(input_layer, body, scope.source, tuple(self.drawn))
+
+    def chain(self, chain, scope: _Scope) -> tuple:
+        return self.items(chain.children[::2], scope) if chain is not None else ()
+
+    def items(self, items, scope: _Scope) -> tuple:
+        nodes = []
+        for item in items:
+            label, unit = _label_and_unit(item)
+            nodes.extend(self.unit(unit, label, scope))
+        return tuple(nodes)
+
+    def unit(self, unit, label: str | None, scope: _Scope) -> tuple:
+        kind = unit.data
+        span = span_of(unit, scope.source)
+        if kind == "layer":
+            name = str(unit.children[0])
+            if name.lower() == "input":
+                self.error("INPUT can only be the first layer of the network", span_of(unit.children[0], scope.source))
+                return ()
+            if name.lower() in scope.blocks:
+                node = self.call(unit, label, scope)
+            else:
+                node = self.layer(unit, label, scope)
+            return (node,) if node is not None else ()
+        if kind == "group":
+            body = self.chain(unit.children[0] if unit.children else None, scope)
+            return (Group(body, label, _squash(span.text), span),) if label else body
+        if kind == "merge":
+            node = self.merge(unit, label, scope)
+            return (node,) if node is not None else ()
+        if kind == "repeat":
+            return self.repeat(unit, label, scope)
+        raise AssertionError(f"unknown item {kind}")
+
+    def repeat(self, unit, label: str | None, scope: _Scope) -> tuple:
+        body_node, _star, count_node = unit.children
+        span = span_of(unit, scope.source)
+        count = self.eval(count_node, scope)
+        body = self.unit(body_node, None, scope)
+        count_span = span_of(count_node, scope.source)
+        if count is MISSING:
+            return body
+        if isinstance(count, bool):
+            count = int(count)
+        if not isinstance(count, int):
+            self.error(f"a repeat count must be a whole number, not {shown(count)}", count_span)
+            return body
+        if count < 0:
+            self.error(f"a repeat count must be 0 or more, not {count}", count_span)
+            return body
+        if count > REPEAT_LIMIT:
+            self.error(f"repeat count {count:,} is above the limit of {REPEAT_LIMIT:,}", count_span)
+            return body
+        if count == 0:
+            return ()
+        self.count_layers(sum(1 for _ in expand(body)) * (count - 1), span)
+        return (Repeat(body, count, label, _squash(span.text), span),)
+
+    def count_layers(self, added: int, span: Span) -> None:
+        """Stop at LAYER_LIMIT layers, before a typo (or blocks calling blocks twice, 40 deep) exhausts memory."""
+        self.layer_count += added
+        if self.layer_count > LAYER_LIMIT:
+            self.error(f"the network expands to more than {LAYER_LIMIT:,} layers", first_line(span))
+            self.raise_errors()
+
+    # ------------------------------------------------------------------ layers, merges, calls
+
+    def lookup_op(self, name: str, span: Span, scope: _Scope):
+        found = ops.lookup(name)
+        if found is None:
+            self.unknown_name(name, span, scope)
+        return found
+
+    def unknown_name(self, name: str, span: Span, scope: _Scope) -> None:
+        later = self.all_blocks.get(name.lower())
+        if later is not None and name.lower() not in scope.blocks:
+            where = f"{later.source.path}:{later.line}:{later.column}" if later.source is not span.source \
+                else f"line {later.line}"
+            self.error(f"block `{name}` is used before it is defined (at {where}); define blocks before "
+                       "the layers and blocks that use them", span)
+            return
+        known = ops.layer_names() + [definition.name for definition in scope.blocks.values()]
+        self.error(f"unknown layer or block `{name}`{suggest(name, known)}", span)
+
+    def layer(self, unit, label: str | None, scope: _Scope) -> Layer | None:
+        name_token, *rest = unit.children
+        name = str(name_token)
+        call_args = rest[0] if rest and rest[0] is not None else None
+        span = span_of(unit, scope.source)
+        self.count_layers(1, span)
+        found = self.lookup_op(name, span_of(name_token, scope.source), scope)
+        if found is None:
+            for node in self.arg_nodes(call_args, scope):  # still report undefined variables in its arguments
+                self.eval(node[1], scope)
+            return None
+        op, preset = found
+        if op.merge:
+            self.error(f"{name} joins branches: write it as {name} {{ branch | branch }}", span)
+            return None
+        args = dict(scope.defaults.get(op.name, {}))
+        args.update({key: Arg(value, span_of(name_token, scope.source)) for key, value in preset.items()})
+        self.bad_arguments = False
+        args.update(self.bind(op, name, self.arg_nodes(call_args, scope), scope))
+        # A bad argument already has its message; "needs k" after "no argument kk" would say it twice.
+        missing = [p for p in op.params if p.required and p.name not in args and p.name not in self.attempted]
+        if missing and not self.unknown_argument and not self.bad_arguments:
+            needs = join_words([f"`{p.name}` ({p.doc})" for p in missing])
+            self.error(f"{name} needs {needs}: give {'it' if len(missing) == 1 else 'them'} here, "
+                       f"e.g. {op.example}, or in a `default {name}(...)` statement before the network", span)
+        ordered = tuple((p.name, args[p.name]) for p in op.params if p.name in args)
+        return Layer(op.name, ordered, label, _squash(span.text), span)
+
+    def merge(self, unit, label: str | None, scope: _Scope) -> Merge | None:
+        name_token, *branch_nodes = unit.children
+        name = str(name_token)
+        span = span_of(unit, scope.source)
+        found = self.lookup_op(name, span_of(name_token, scope.source), scope)
+        branches = tuple(self.chain(branch, scope) for branch in branch_nodes)
+        if found is None:
+            return None
+        op, _ = found
+        if not op.merge:
+            merges = join_words([f"`{o.name.upper()}`" for o in ops.OPS if o.merge], "or")
+            self.error(f"{name} is a layer, not a merge: branches in braces join with {merges}",
+                       span_of(name_token, scope.source))
+            return None
+        self.count_layers(1, span)
+        head = f"{name} {{…}}"
+        return Merge(op.name, (), branches, label, head, span,
+                     tuple(span_of(b, scope.source) for b in branch_nodes))
+
+    def call(self, unit, label: str | None, scope: _Scope) -> Block | None:
+        name_token, *rest = unit.children
+        name = str(name_token)
+        span = span_of(unit, scope.source)
+        definition: _BlockDef = scope.blocks[name.lower()]
+        if definition.broken:
+            return None
+        if definition.name in scope.calls:
+            chain = " → ".join([*scope.calls[scope.calls.index(definition.name):], definition.name])
+            self.error(f"block `{definition.name}` calls itself ({chain}); blocks cannot be recursive", span)
+            return None
+        call_args = rest[0] if rest and rest[0] is not None else None
+        given = self.arg_nodes(call_args, scope)
+        env = dict(definition.env)
+        env.update(self.overrides)
+        bound: dict[str, Value] = {}
+        names = [p[0] for p in definition.params]
+        positional = [node for key, node, _ in given if key is None]
+        if len(positional) > len(names):
+            self.error(f"block `{definition.name}` takes {len(names)} argument{'s' if len(names) != 1 else ''} "
+                       f"({', '.join(names) or 'none'}) but is given {len(positional)}",
+                       span_of(positional[len(names)], scope.source))
+            return None
+        ok = True
+        for index, (key, node, key_span) in enumerate(given):
+            pname = names[index] if key is None else key
+            if pname not in names:
+                self.error(f"block `{definition.name}` has no parameter `{key}`{suggest(key, names)}", key_span)
+                ok = False
+                continue
+            if pname in bound:
+                self.error(f"argument `{pname}` of block `{definition.name}` is given twice", key_span)
+                ok = False
+                continue
+            value = self.eval(node, scope, words=True)
+            if value is MISSING:
+                ok = False
+            bound[pname] = value
+        inner = _Scope(definition.source, env, definition.defaults, definition.blocks,
+                       (*scope.calls, definition.name))
+        for pname, default, pspan in definition.params:
+            if pname in bound:
+                env[pname] = bound[pname]
+            elif default is not None:
+                env[pname] = self.eval(default, inner, words=True)
+            else:
+                self.error(f"block `{definition.name}` needs its parameter `{pname}`", span)
+                ok = False
+        if not ok:
+            return None
+        errors_before = len(self.errors)
+        body = self.chain(definition.body, inner)
+        if len(self.errors) > errors_before:  # say which call the body's errors come from
+            self.errors.append(Diagnostic("note", f"in the call {_squash(span.text)}", first_line(span)))
+        return Block(definition.name, body, label, _squash(span.text), span, definition.record(env))
+
+    def arg_nodes(self, call_args, scope: _Scope) -> list:
+        """[(keyword or None, value node, span of the keyword or the value)] of a `call_args` node."""
+        result = []
+        if call_args is None:
+            return result
+        keyword_seen = False
+        for child in call_args.children:
+            if child is None:
+                continue
+            if child.data == "keyword_arg":
+                key, value = child.children
+                result.append((str(key), value, span_of(key, scope.source)))
+                keyword_seen = True
+            else:
+                value = child.children[0]
+                if keyword_seen:
+                    self.error("a positional argument cannot follow a keyword argument", span_of(child, scope.source))
+                    self.bad_arguments = True
+                    return []
+                result.append((None, value, span_of(child, scope.source)))
+        return result
+
+    def bind(self, op: ops.OpSpec, written: str, given: list, scope: _Scope) -> dict[str, Arg]:
+        """Match written arguments to the op's parameters, evaluate and type-check them."""
+        self.scope = scope
+        self.attempted: set[str] = set()  # parameters given, even if their value was wrong
+        self.unknown_argument = False
+        bound: dict[str, Arg] = {}
+        positional = [(node, span) for key, node, span in given if key is None]
+        if op.variadic:
+            if positional:
+                values = [self.eval(node, scope) for node, _ in positional]
+                param = op.param(op.variadic)
+                self.attempted.add(param.name)
+                span = positional[0][1].to(positional[-1][1])
+                if MISSING not in values:
+                    checked = param.check(tuple(values), span, written, self)
+                    if checked is not MISSING:
+                        bound[param.name] = Arg(checked, span)
+        elif len(positional) > len(op.positional):
+            extra_span = positional[len(op.positional)][1]
+            self.unknown_argument = True
+            if op.positional:
+                first = op.param(op.positional[0])
+                self.error(f"{written} takes one positional argument ({first.name}, {first.doc}); give the others "
+                           f"by name, e.g. {op.example}", extra_span)
+            else:
+                self.error(f"{written} takes no positional argument; give arguments by name, e.g. {op.example}",
+                           extra_span)
+            return bound
+        names_given: set[str] = set()
+        for index, (key, node, key_span) in enumerate(given):
+            if key is None:
+                if op.variadic:
+                    continue
+                param = op.param(op.positional[index])
+            else:
+                param = op.param_by_name(key)
+                if param is None:
+                    self.unknown_argument = True
+                    self.error(f"{written} has no argument `{key}`{suggest(key, op.argument_names())}", key_span)
+                    self.eval(node, scope)
+                    continue
+            if param.name in names_given:
+                self.error(f"argument `{param.name}` of {written} is given twice", key_span)
+                continue
+            names_given.add(param.name)
+            self.attempted.add(param.name)
+            value = self.eval(node, scope, words=True)
+            if value is MISSING:
+                continue
+            value_span = span_of(node, scope.source)
+            checked = param.check(value, value_span, written, self)
+            if checked is not MISSING:
+                whole = key_span.to(value_span) if key is not None else value_span
+                bound[param.name] = Arg(checked, whole)
+        return bound
+
+    # ------------------------------------------------------------------ expressions
+
+    def eval(self, node, scope: _Scope, *, words: bool = False):
+        """Evaluate an expression; bare names that are no variable become Words when `words` allows."""
+        kind = node.data
+        if kind == "int":
+            digits = str(node.children[0]).replace("_", "")
+            if len(digits) > NUMBER_DIGITS:
+                self.error(f"a number of {len(digits):,} digits is too long: numbers in a spec have at most "
+                           f"{NUMBER_DIGITS} digits", span_of(node, scope.source))
+                return MISSING
+            return int(digits)
+        if kind == "float":
+            return float(node.children[0])
+        if kind == "string":
+            return Word(str(node.children[0])[1:-1], span_of(node, scope.source))
+        if kind == "name":
+            name = str(node.children[0])
+            if name in scope.env:
+                self.used.add(name)
+                return scope.env[name]
+            lowered = name.lower()
+            if lowered in ("true", "false"):
+                return lowered == "true"
+            if words:
+                return Word(name, span_of(node, scope.source))
+            self.undefined(name, span_of(node, scope.source), scope)
+            return MISSING
+        if kind == "tuple":
+            items = [self.eval(item, scope, words=words) for item in node.children if item is not None]
+            if MISSING in items:
+                return MISSING
+            for item, child in zip(items, [c for c in node.children if c is not None]):
+                if isinstance(item, tuple):
+                    self.error("tuples cannot be nested", span_of(child, scope.source))
+                    return MISSING
+            return tuple(items)
+        if kind == "neg":
+            value = self.number(node.children[1], scope)
+            return MISSING if value is MISSING else -value
+        if kind == "pos":
+            return self.number(node.children[1], scope)
+        if kind == "binop":
+            return self.binop(node, scope)
+        if kind == "compare":
+            left, op, right = node.children
+            a, b = self.number(left, scope), self.number(right, scope)
+            if MISSING in (a, b):
+                return MISSING
+            return {"==": a == b, "!=": a != b, "<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[str(op)]
+        if kind in ("and_", "or_"):
+            left, right = (self.truth(child, scope) for child in node.children)
+            if MISSING in (left, right):
+                return MISSING
+            return (left and right) if kind == "and_" else (left or right)
+        if kind == "not_":
+            value = self.truth(node.children[0], scope)
+            return MISSING if value is MISSING else not value
+        if kind == "function":
+            return self.function(node, scope)
+        if kind == "ifelse":
+            then, condition, otherwise = node.children
+            test = self.truth(condition, scope)
+            if test is MISSING:
+                return MISSING
+            return self.eval(then if test else otherwise, scope, words=words)
+        raise AssertionError(f"unknown expression {kind}")
+
+    def function(self, node, scope: _Scope):
+        """min, max, round, floor, ceil, abs: what sizing rules in papers and torchvision use."""
+        name_token, *arg_nodes = node.children
+        name = str(name_token).lower()
+        arg_nodes = [a for a in arg_nodes if a is not None]
+        span = span_of(name_token, scope.source)
+        if name not in FUNCTIONS and name not in DRAWS:
+            known = [*FUNCTIONS, *DRAWS]
+            hint = suggest(name, known) or f"; the functions are {join_words([f'`{f}`' for f in known])}"
+            self.error(f"unknown function `{name_token}`{hint}", span)
+            return MISSING
+        minimum, maximum = FUNCTIONS[name][1] if name in FUNCTIONS else DRAWS[name]
+        if not minimum <= len(arg_nodes) <= (maximum or len(arg_nodes)):
+            wanted = f"{minimum}" if minimum == maximum else f"at least {minimum}"
+            self.error(f"`{name}` takes {wanted} argument{'s' if (maximum or 2) > 1 else ''}, not {len(arg_nodes)}",
+                       span_of(node, scope.source))
+            return MISSING
+        if name in DRAWS:
+            return self.draw(name, node, arg_nodes, scope)
+        values = [self.number(a, scope) for a in arg_nodes]
+        if MISSING in values:
+            return MISSING
+        if name in ("round", "floor", "ceil") and not math.isfinite(values[0]):
+            self.error(f"`{name}` needs a finite number, not {values[0]}", span_of(node, scope.source))
+            return MISSING
+        return self.bounded(FUNCTIONS[name][0](*values), node, scope)
+
+    def draw(self, name: str, node, arg_nodes, scope: _Scope):
+        """One value drawn for this student (see DRAWS); every draw counts, so later ones keep their place."""
+        ordinal, self.draws = self.draws, self.draws + 1
+        if name == "choice":
+            options = [self.eval(a, scope, words=True) for a in arg_nodes]
+            if MISSING in options:
+                return MISSING
+        else:
+            low, high = (self.typed(a, scope, lambda v: isinstance(v, int) and not isinstance(v, bool),
+                                    "a whole number") for a in arg_nodes)
+            if MISSING in (low, high):
+                return MISSING
+            if low > high:
+                self.error(f"`randint({low}, {high})` draws from an empty range: its first bound must not be "
+                           "above its second", span_of(node, scope.source))
+                return MISSING
+            if high - low >= REPEAT_LIMIT * REPEAT_LIMIT:
+                self.error(f"`randint` draws from at most {REPEAT_LIMIT * REPEAT_LIMIT:,} values, not "
+                           f"{high - low + 1:,}", span_of(node, scope.source))
+                return MISSING
+            options = range(low, high + 1)
+        value = options[0 if self.variant is None else draw_index(self.variant, self.attempt, ordinal, len(options))]
+        self.drawn.append(value)
+        return value
+
+    def bounded(self, value, node, scope: _Scope):
+        """A computed whole number, or MISSING (and a message) when it has more digits than a spec allows."""
+        if isinstance(value, int) and abs(value) >= 10 ** NUMBER_DIGITS:
+            self.error(f"this value has {len(str(abs(value))):,} digits, more than the {NUMBER_DIGITS} a spec "
+                       "allows", span_of(node, scope.source))
+            return MISSING
+        return value
+
+    def undefined(self, name: str, span: Span, scope: _Scope | None = None) -> None:
+        scope = scope or self.scope
+        hint = suggest(name, list(scope.env)) if scope else ""
+        if not hint:
+            hint = f"; define it with `let {name} = ...` or on the command line with `--set {name}=...`"
+        self.error(f"undefined variable `{name}`{hint}", span)
+
+    def truth(self, node, scope: _Scope):
+        value = self.typed(node, scope, lambda v: isinstance(v, (bool, int)), "true or false")
+        return value if value is MISSING else bool(value)
+
+    def number(self, node, scope: _Scope):
+        return self.typed(node, scope, lambda v: isinstance(v, (int, float)) and not isinstance(v, bool), "a number")
+
+    def typed(self, node, scope: _Scope, accepts, expected: str):
+        """The value of an expression that must be of one kind (a bare word here is an undefined variable)."""
+        value = self.eval(node, scope)
+        if value is MISSING:
+            return MISSING
+        if isinstance(value, Word):
+            self.undefined(str(value), span_of(node, scope.source), scope)
+            return MISSING
+        if not accepts(value):
+            self.error(f"expected {expected} here, not {shown(value)}", span_of(node, scope.source))
+            return MISSING
+        return value
+
+    def binop(self, node, scope: _Scope):
+        return self.bounded(self.arithmetic(node, scope), node, scope)
+
+    def arithmetic(self, node, scope: _Scope):
+        left_node, op_token, right_node = node.children
+        left, right = self.number(left_node, scope), self.number(right_node, scope)
+        if left is MISSING or right is MISSING:
+            return MISSING
+        op = str(op_token)
+        if op in ("/", "//", "%") and right == 0:
+            self.error("division by zero", span_of(right_node, scope.source))
+            return MISSING
+        if op == "+":
+            return left + right
+        if op == "-":
+            return left - right
+        if op in ("*", "×"):
+            return left * right
+        if op == "//":
+            return left // right
+        if op == "%":
+            return left % right
+        # `/` stays exact: integers must divide evenly, so a typo cannot turn a size into a fraction.
+        if isinstance(left, int) and isinstance(right, int):
+            if left % right:
+                self.error(f"{left} / {right} does not divide exactly; write `//` to round down",
+                           span_of(op_token, scope.source))
+                return MISSING
+            return left // right
+        return left / right
+
+
+def _label_and_unit(item):
+    """An `item` node's label (or None) and its unit."""
+    if len(item.children) == 2:
+        label, unit = item.children
+        return (str(label.children[0]) if label is not None else None), unit
+    return None, item.children[0]
+
+
+def _in_order(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """Errors by file and position; each note stays right after its error."""
+    groups: list[list[Diagnostic]] = []
+    for d in diagnostics:
+        if d.severity == "note" and groups:
+            groups[-1].append(d)
+        else:
+            groups.append([d])
+    groups.sort(key=lambda g: (g[0].span is None, g[0].span.source.path if g[0].span else "",
+                               g[0].span.start if g[0].span else 0))
+    return [d for group in groups for d in group]
+
+
+def _end(source: Source) -> Span:
+    from ..lang.syntax import _end_span
+
+    return _end_span(source)
+
+
+def first_line(span: Span) -> Span:
+    """The first line of a span, for carets that should not run over several lines."""
+    if span.end_line == span.line:
+        return span
+    line = span.source.line_text(span.line)
+    end_col = len(line) + 1
+    return Span(span.source, span.start, span.start + end_col - span.column, span.line, span.column,
+                span.line, end_col)
+
+
+def _squash(text: str) -> str:
+    """Source text on one line: comments dropped, runs of whitespace made single spaces."""
+    lines = [line.split("#", 1)[0] for line in text.splitlines()]
+    return " ".join(" ".join(lines).split()).replace("( ", "(").replace(" )", ")").replace("[ ", "[").replace(" ]", "]")
+
+

@@ -1,0 +1,125 @@
+"""IR and Report to a torch.nn.Module, built from the registry's torch equivalents.
+
+The module's structure follows the spec: the network, each block call and each labelled group or repeat
+is a `Scope` whose children are named as the Report names the layers (`layer2.0.conv1`), so that a row of
+the analysis and a module correspond one to one. Shapes and names are read from the Report, never worked
+out again here. torch is imported only by this module (and `modules`, the classes torch.nn lacks).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from .. import ops
+from ..lang.ir import Block, Group, Layer, Merge, Network, Repeat
+from ..lang.syntax import Program
+
+TORCH_MISSING = "this needs PyTorch: install cnnspec[torch] (pip install 'cnnspec[torch]')"
+
+
+def require_torch():
+    """torch, or a CnnspecError that says how to get it."""
+    try:
+        import torch
+    except ImportError:
+        from ..lang.errors import CnnspecError
+
+        raise CnnspecError(TORCH_MISSING) from None
+    return torch
+
+
+def lower(net: Program | Network, *, device=None, dtype=None, seed: int | None = None, **variables):
+    """A torch.nn.Module equivalent to the spec, on `device` (the meta device allocates no weights)."""
+    from ..analysis.analyze import analyze
+    from ..analysis.resolve import resolve
+
+    if isinstance(net, Program):
+        net = resolve(net, variables)
+    return lower_analyzed(net, analyze(net), device=device, dtype=dtype, seed=seed)
+
+
+def lower_analyzed(net: Network, report, *, device=None, dtype=None, seed: int | None = None):
+    """`lower` for a network already analyzed (its Report gives every shape and name)."""
+    torch = require_torch()
+    if seed is not None:
+        torch.manual_seed(seed)
+    with torch.device(device if device is not None else "cpu"):
+        module = _Builder(report).network(net)
+    if dtype is not None:
+        module = module.to(dtype)
+    return module
+
+
+class _Builder:
+    """Walks the IR in the order the analysis did, taking each layer's and scope's report in turn."""
+
+    def __init__(self, report):
+        self.layers = iter(report.layers)
+        self.scopes = iter(report.scopes)
+
+    def network(self, net: Network):
+        from .modules import Scope
+
+        root = Scope()
+        self.walk(net.body, root, 0)
+        return root
+
+    def walk(self, nodes, scope, value: int) -> int:
+        """Add the nodes' modules to `scope` after its step `value`; the step that ends them."""
+        from .modules import Scope
+
+        for node in nodes:
+            if isinstance(node, Layer):
+                report = next(self.layers)
+                value = scope.add_step(_name(report.path, node), self.module(node, report), (value,))
+            elif isinstance(node, Repeat):
+                scope_report = next(self.scopes)
+                if node.label:  # a named repeat is a module holding its passes, numbered as one sequence
+                    inner = Scope()
+                    end = 0
+                    for _ in range(node.count):
+                        end = self.walk(node.body, inner, end)
+                    value = scope.add_step(_name(scope_report.path, node), inner, (value,))
+                else:
+                    for _ in range(node.count):
+                        value = self.walk(node.body, scope, value)
+            elif isinstance(node, (Block, Group)):
+                scope_report = next(self.scopes)
+                inner = Scope()
+                self.walk(node.body, inner, 0)
+                value = scope.add_step(_name(scope_report.path, node), inner, (value,))
+            elif isinstance(node, Merge):
+                ends = tuple(self.walk(branch, scope, value) for branch in node.branches)
+                report = next(self.layers)
+                value = scope.add_step(_name(report.path, node), self.module(node, report), ends)
+            else:
+                raise AssertionError(f"unknown IR node {node!r}")
+        return value
+
+    @staticmethod
+    def module(node, report):
+        from . import modules
+
+        op = ops.get(node.op)
+        built = op.module(ops.fill_defaults(op, node), report.input_shape, report.output_shape)
+        if isinstance(built, ops.OwnModule):
+            return getattr(modules, built.cls)(*built.args, **built.kwargs)
+        return built
+
+
+@lru_cache(maxsize=1)
+def _probe(scope_class):
+    """An empty Scope, to ask which names a module already has (methods, and `plan`)."""
+    return scope_class()
+
+
+def _name(path: str, node) -> str:
+    """The child's name in its module: the last part of its path, unless torch.nn.Module has it already."""
+    from ..lang.errors import CnnspecError
+    from .modules import Scope
+
+    name = path.rsplit(".", 1)[-1]
+    if hasattr(_probe(Scope), name):
+        raise CnnspecError(f"label `{name}` is already an attribute of the lowered torch module (`.{name}`), so it "
+                           "cannot name a layer there; choose another label", node.span)
+    return name

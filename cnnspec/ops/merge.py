@@ -1,0 +1,62 @@
+"""Merges: ADD, CONCAT and MUL join parallel branches, written NAME { branch | branch }."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from ..lang.words import shape_text
+from .entry import FromTorch, LayerContext, LayerResult, OpSpec, Working, own_module
+
+
+def _merge_mismatch(ctx: LayerContext, i: int, j: int, needs: str) -> NoReturn:
+    shapes = ctx.branches
+    ctx.fail(f"{ctx.text}: branch {i + 1} ends with {shape_text(shapes[i])} but branch {j + 1} ends with "
+             f"{shape_text(shapes[j])}; {needs}",
+             notes=[(f"branch {k + 1} ends here, with {shape_text(shapes[k])}", ctx.branch_spans[k]) for k in (i, j)])
+
+
+def _add(ctx: LayerContext) -> LayerResult:
+    for j, shape in enumerate(ctx.branches[1:], 1):
+        if shape != ctx.branches[0]:
+            _merge_mismatch(ctx, 0, j, f"{ctx.op.name.upper()} needs equal shapes")
+    return LayerResult(ctx.branches[0])
+
+
+def _concat(ctx: LayerContext) -> LayerResult:
+    first = ctx.branches[0]
+    for j, shape in enumerate(ctx.branches[1:], 1):
+        if len(shape) != len(first) or shape[1:] != first[1:]:
+            what = "the same spatial size" if len(shape) == len(first) else "the same number of axes"
+            _merge_mismatch(ctx, 0, j, f"CONCAT joins channels and needs {what}")
+    return LayerResult((sum(shape[0] for shape in ctx.branches), *first[1:]))
+
+
+def _mul(ctx: LayerContext) -> LayerResult:
+    """Element-wise product with broadcasting (a gate of C×1×1 scales a C×H×W map)."""
+    out = ctx.branches[0]
+    for j, shape in enumerate(ctx.branches[1:], 1):
+        if len(shape) != len(out) or any(a != b and 1 not in (a, b) for a, b in zip(shape, out)):
+            _merge_mismatch(ctx, 0, j, "MUL needs equal sizes, or 1, on every axis")
+        out = tuple(max(a, b) for a, b in zip(shape, out))
+    return LayerResult(out)
+
+
+def _concat_working(ctx: LayerContext, result: LayerResult) -> Working:
+    return Working(size=" + ".join(str(shape[0]) for shape in ctx.branches))
+
+
+ENTRIES = (
+    OpSpec("add", "the sum of its branches (a residual connection)", _add, merge=True,
+           aliases={"sum": {}, "residual": {}}, example="ADD { CONV(64, k=3, p=1) -> BN | IDENTITY }",
+           module=own_module("Add"), from_modules=(FromTorch(("cnnspec.bridge.modules.Add",)),),
+           from_functions=(FromTorch(("operator.add", "operator.iadd", "torch.add", "Tensor.add")),)),
+    OpSpec("concat", "its branches concatenated on the channels", _concat, merge=True,
+           aliases={"cat": {}}, example="CONCAT { CONV(64, k=1) | CONV(64, k=3, p=1) }", module=own_module("Concat"),
+           from_modules=(FromTorch(("cnnspec.bridge.modules.Concat",)),),
+           from_functions=(FromTorch(("torch.cat", "torch.concat", "torch.concatenate")),),
+           derive=_concat_working),
+    OpSpec("mul", "the element-wise product of its branches, broadcast (a gate)", _mul, merge=True,
+           aliases={"gate": {}}, example="MUL { IDENTITY | GAP -> CONV(16, k=1) -> SIGMOID }", module=own_module("Mul"),
+           from_modules=(FromTorch(("cnnspec.bridge.modules.Mul",)),),
+           from_functions=(FromTorch(("operator.mul", "operator.imul", "torch.mul", "Tensor.mul")),)),
+)

@@ -1,0 +1,531 @@
+"""PyTorch to cnnspec (`cnnspec/importer.py`): every spec survives spec → lower → import → analyze, the
+lecture notes' hand-written models import with their published totals, the usual forward idioms
+(residual sums, torch.cat, chunk, gates, flattening views) become branches, and every bad input ends
+in a one-line CnnspecError that names the cause."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, note, settings
+import torch.nn.functional as F
+from torch import nn
+
+import cnnspec
+from cnnspec import CnnspecError
+from cnnspec.bridge.importer import from_torch, import_file, load_class, parse_input_shape
+from cnnspec import lower
+from test_properties_blocks import network as random_network
+
+ROOT = Path(__file__).resolve().parents[2]
+SPECS = ROOT / "specs"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "import"
+NETWORKS = sorted(p.stem for p in SPECS.glob("*.cnn") if p.stem != "resnet_blocks")
+
+
+def _layers(report):
+    return [(l.op, l.input_shape, l.output_shape, l.params, l.buffers, l.macs, l.activations,
+             l.receptive_field, l.jump) for l in report.layers]
+
+
+def _import(text_or_module, shape=None):
+    text = text_or_module if isinstance(text_or_module, str) else from_torch(text_or_module, shape)
+    return text, cnnspec.analyze(cnnspec.parse(text))
+
+
+# ------------------------------------------------------------------------------------ round trip
+
+
+@pytest.mark.parametrize("name", NETWORKS)
+def test_round_trip_of_every_spec(name):
+    """spec → lower (meta) → from_torch → analyze: the same layers in the same order, each with the same
+    op, shapes, params, buffers, MACs, activations and receptive field; the same totals and output.
+
+    There is no principled difference to allow for: IDENTITY is nn.Identity and comes back as IDENTITY, a
+    repeat comes back expanded or folded (the same layers either way), and labels, which the text does
+    not keep, name layers but do not change them."""
+    program = cnnspec.load(SPECS / f"{name}.cnn")
+    report = cnnspec.analyze(program)
+    text, imported = _import(lower(program, device="meta"), report.input_shape)
+    assert _layers(imported) == _layers(report)
+    assert imported.totals == report.totals
+    assert imported.output_shape == report.output_shape and imported.input_shape == report.input_shape
+
+
+@pytest.mark.parametrize("text", [
+    "INPUT(4, 6, 6) -> CONV(4, k=1) -> head: FC(10)",
+    "INPUT(3, 8, 8) -> CONV(8, k=3) -> FC(20) -> RELU -> FC(5)",
+    "INPUT(2, 10) -> CONV(4, k=3) -> FC(3)",
+])
+def test_round_trip_of_fc_on_a_feature_map(text):
+    """An FC straight after a spatial layer lowers to FlattenLinear, which flattens its input; importing it
+    once failed with "expects 144 input features but receives 4×6×6" (the check looked at the last axis)."""
+    program = cnnspec.parse(text)
+    report = cnnspec.analyze(program)
+    _, imported = _import(lower(program, device="meta"), report.input_shape)
+    assert _layers(imported) == _layers(report) and imported.totals == report.totals
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(random_network())
+def test_round_trip_of_random_networks(case):
+    """The random networks of blocks, residuals, concatenations and gates of test_properties_blocks: the
+    spec round-trips layer for layer, and the hand-written module (whose forward joins its branches with +,
+    * and torch.cat, an empty branch being `x` itself) imports with the spec's layers, totals and output."""
+    text, build, input_shape = case
+    note(text)
+    report = cnnspec.analyze(cnnspec.parse(text))
+    lowered, imported = _import(lower(cnnspec.parse(text), device="meta"), input_shape)
+    note(lowered)
+    assert _layers(imported) == _layers(report) and imported.totals == report.totals
+    with torch.device("meta"):
+        module = build()
+    handwritten, from_module = _import(module, input_shape)
+    note(handwritten)
+    wiring = {"add", "concat", "mul", "identity"}  # the hand-written module has no module for these
+    assert [x for x in _layers(from_module) if x[0] not in wiring] == [x for x in _layers(report) if x[0] not in wiring]
+    assert from_module.totals == report.totals and from_module.output_shape == report.output_shape
+
+
+def test_vgg16_folds_its_repeats():
+    program = cnnspec.load(SPECS / "vgg16.cnn")
+    text = from_torch(lower(program, device="meta"), (3, 224, 224))
+    assert "[CONV(64, k=3, p=1) -> RELU] * 2 -> MAXPOOL(2)" in text
+    assert "[CONV(256, k=3, p=1) -> RELU] * 3" in text
+    # stages 4 and 5 are the same text (CONV does not say its input channels): one repeat of the stage
+    assert "[[CONV(512, k=3, p=1) -> RELU] * 3 -> MAXPOOL(2)] * 2" in text
+    assert "[FC(4096) -> RELU -> DROPOUT] * 2 -> FC(1000)" in text
+
+
+def test_resnet18_text():
+    program = cnnspec.load(SPECS / "resnet18.cnn")
+    text = from_torch(lower(program, device="meta"), (3, 224, 224))
+    lines = text.splitlines()
+    assert lines[0] == "# Scope, imported from PyTorch by cnnspec (torch.fx trace, input 3×224×224)"
+    assert lines[1:9] == [
+        "INPUT(3, 224, 224) -> CONV(64, k=7, s=2, p=3, bias=false) -> BN -> RELU -> MAXPOOL(3, s=2, p=1)",
+        "-> [",
+        "     ADD {",
+        "         CONV(64, k=3, p=1, bias=false) -> BN -> RELU -> CONV(64, k=3, p=1, bias=false) -> BN",
+        "       | []",
+        "     } -> RELU",
+        "   ] * 2",
+        "-> ADD {",
+    ]
+    assert "     | CONV(128, k=1, s=2, bias=false) -> BN" in lines
+    assert lines[-1] == "   } -> RELU -> GAP -> FLATTEN -> FC(1000)"
+
+
+def test_repeats_fold_inside_branches_and_nested_joins_stay_nested():
+    text = ("INPUT(4, 8, 8) -> ADD { ADD { [CONV(4, k=3, p=1) -> RELU] * 2 | [] } | CONV(4, k=1) } "
+            "-> CONCAT { [] | [] } -> MUL { [] | GAP }")
+    program = cnnspec.parse(text)
+    imported = from_torch(lower(program, device="meta"), (4, 8, 8))
+    assert imported.splitlines()[1:] == [
+        "INPUT(4, 8, 8) -> ADD { ADD { [CONV(4, k=3, p=1) -> RELU] * 2 | [] } | CONV(4, k=1) }",
+        "-> CONCAT { [] | [] } -> MUL { [] | GAP }",
+    ]
+
+
+def test_common_bn_arguments_become_a_default():
+    program = cnnspec.load(SPECS / "mobilenet_v3_small.cnn")
+    text = from_torch(lower(program, device="meta"), (3, 224, 224))
+    assert text.splitlines()[1] == "default BN(eps=0.001, momentum=0.01)"
+    assert "BN(" not in text.split("\n", 2)[2]
+
+
+# ------------------------------------------------------------------- the lecture notes' models
+
+SEEDS = [
+    # file:class, input, params published in the notes (or worked out in the fixture's docstring), spec
+    ("d2l_lenet.py:LeNet", (1, 28, 28), 61_706, "lenet"),  # seed 002, lazy layers
+    ("seed001_fashion_mnist.py:CustomModel", (1, 28, 28), 2_635_146, "seed_fashion_mnist"),
+    ("seed001_fashion_mnist.py", (1, 28, 28), 2_635_146, None),  # the file's only class
+    ("seed001_cifar10.py:CustomModel", (3, 32, 32), 4_211_146, None),
+    ("seed001_pooling.py:CustomModel", (1, 28, 28), 1_588_490, None),
+    ("seed001_pooling.py:StridedModel", (1, 28, 28), 1_588_490, None),
+    ("seed001_resize.py:CustomModel", (1, 28, 28), 592_074, None),
+    ("seed001_sequential.py:LeNet", (1, 28, 28), 61_706, None),  # an nn.Sequential instance
+    ("seed001_sequential.py:LeNetSame", (1, 28, 28), 421_642, "seed_lenet_same"),
+    ("seed001_sequential.py:model", (1, 28, 28), 1_818_890, None),
+    ("seed004_cnn_classifier.py:CNNClassifier", (1, 28, 28), 149_798, "seed_cnn_classifier"),
+]
+
+
+@pytest.mark.parametrize("spec, shape, params, same_as", SEEDS, ids=[s[0] for s in SEEDS])
+def test_lecture_models_import_with_their_totals(spec, shape, params, same_as):
+    text, report = _import(import_file(str(FIXTURES / spec), shape))
+    assert report.totals.params == params
+    assert report.input_shape == shape and report.output_shape == (10,)
+    if same_as:  # the repository's own spec of the same network: layer for layer the same
+        assert _layers(report) == _layers(cnnspec.analyze(cnnspec.load(SPECS / f"{same_as}.cnn")))
+
+
+def test_d2l_lenet_text():
+    text = import_file(f"{FIXTURES}/d2l_lenet.py:LeNet", "1,28,28")
+    assert text == (
+        "# LeNet, imported from PyTorch by cnnspec (torch.fx trace, input 1×28×28)\n"
+        "INPUT(1, 28, 28) -> CONV(6, k=5, p=2) -> SIGMOID -> AVGPOOL(2) -> CONV(16, k=5) -> SIGMOID\n"
+        "-> AVGPOOL(2) -> FLATTEN -> FC(120) -> SIGMOID -> FC(84) -> SIGMOID -> FC(10)\n")
+
+
+def test_functional_resize_and_same_padding():
+    resize = import_file(f"{FIXTURES}/seed001_resize.py:CustomModel", (1, 28, 28))
+    assert "-> RELU -> RESIZE(scale=0.5, mode=bilinear, align_corners=false)" in resize
+    same = import_file(f"{FIXTURES}/seed001_sequential.py:model", (1, 28, 28))
+    assert "CONV(32, k=3, p=same) -> RELU -> CONV(64, k=3, s=2, p=1)" in same
+
+
+def test_load_class_builds_the_model():
+    model = load_class(f"{FIXTURES}/seed004_cnn_classifier.py:CNNClassifier")
+    assert type(model).__name__ == "CNNClassifier"
+    assert sum(p.numel() for p in model.parameters()) == 149_798
+    assert isinstance(load_class(f"{FIXTURES}/seed001_sequential.py:LeNetSame"), nn.Sequential)
+
+
+# ---------------------------------------------------------------------- forward idioms
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride=1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.downsample = None
+        if stride != 1 or cin != cout:
+            self.downsample = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        identity = x
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        if self.downsample is not None:
+            identity = self.downsample(x)
+        out += identity
+        return F.relu(out)
+
+
+class TinyResNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(inplace=True))
+        self.layers = nn.Sequential(BasicBlock(16, 16), BasicBlock(16, 16), BasicBlock(16, 32, 2), BasicBlock(32, 32))
+        self.fc = nn.Linear(32, 10)
+
+    def forward(self, x):
+        x = self.layers(self.stem(x))
+        x = F.adaptive_avg_pool2d(x, 1)
+        x = torch.flatten(x, 1)
+        return self.fc(x)
+
+
+class Inception(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.b1 = nn.Conv2d(8, 4, 1)
+        self.b2 = nn.Sequential(nn.Conv2d(8, 4, 1), nn.Conv2d(4, 6, 3, padding=1))
+        self.b4 = nn.Conv2d(8, 2, 1)
+
+    def forward(self, x):
+        y = torch.cat([self.b1(x), self.b2(x), self.b4(F.max_pool2d(x, 3, 1, 1))], dim=1)
+        return y.mean([2, 3])
+
+
+class ShuffleUnit(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 2, 1)
+        self.shuffle = nn.ChannelShuffle(2)
+
+    def forward(self, x):
+        a, b = x.chunk(2, dim=1)
+        out = self.shuffle(torch.cat((a, F.relu(self.conv(b))), 1))
+        return out.view(out.size(0), -1)
+
+
+class SqueezeExcitation(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Conv2d(8, 2, 1)
+        self.fc2 = nn.Conv2d(2, 8, 1)
+
+    def forward(self, x):
+        s = torch.sigmoid(self.fc2(F.relu(self.fc1(F.adaptive_avg_pool2d(x, 1)))))
+        return x * s
+
+
+class ThreeWaySum(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(8, 8, 3, padding=1)
+        self.b = nn.Conv2d(8, 8, 1)
+
+    def forward(self, x):
+        return x + self.a(x) + self.b(x)
+
+
+class Squeezed(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3)
+        self.pool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(self.pool(self.conv(x)).squeeze(-1).squeeze(-1))
+
+
+class Everything1d(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv1d(2, 4, 5, dilation=2, groups=2, padding=4, padding_mode="reflect"), nn.BatchNorm1d(4, eps=1e-3),
+            nn.LeakyReLU(0.2), nn.AvgPool1d(3, 2, 1), nn.Dropout(0.3), nn.GELU(), nn.AdaptiveMaxPool1d(5),
+            nn.Flatten(), nn.Linear(20, 5, bias=False), nn.Softmax(dim=1))
+
+    def forward(self, x):
+        return self.net(x)
+
+
+IDIOMS = [
+    (TinyResNet, (3, 32, 32)), (Inception, (8, 10, 10)), (ShuffleUnit, (4, 6, 6)), (SqueezeExcitation, (8, 5, 5)),
+    (ThreeWaySum, (8, 5, 5)), (Squeezed, (1, 8, 8)), (Everything1d, (2, 40)),
+]
+
+
+@pytest.mark.parametrize("cls, shape", IDIOMS, ids=[c.__name__ for c, _ in IDIOMS])
+def test_forward_idioms_keep_counts_and_output(cls, shape):
+    module = cls().eval()
+    text, report = _import(module, shape)
+    assert report.totals.params == sum(p.numel() for p in module.parameters())
+    assert report.totals.buffers == sum(b.numel() for b in module.buffers())
+    with torch.no_grad():
+        assert report.output_shape == tuple(module(torch.zeros(2, *shape)).shape[1:])
+
+
+def test_forward_idioms_text():
+    def body(module, shape):
+        return from_torch(module, shape).split("\n", 1)[1]
+
+    assert body(TinyResNet(), (3, 32, 32)).endswith(
+        "-> ADD { CONV(32, k=3, p=1, bias=false) -> BN -> RELU -> CONV(32, k=3, p=1, bias=false) -> BN | [] }\n"
+        "-> RELU -> GAP -> FLATTEN -> FC(10)\n")
+    assert "-> [\n     ADD {\n         CONV(16, k=3, p=1, bias=false)" in body(TinyResNet(), (3, 32, 32))
+    assert body(Inception(), (8, 10, 10)) == (
+        "INPUT(8, 10, 10)\n"
+        "-> CONCAT {\n"
+        "       CONV(4, k=1)\n"
+        "     | CONV(4, k=1) -> CONV(6, k=3, p=1)\n"
+        "     | MAXPOOL(3, s=1, p=1) -> CONV(2, k=1)\n"
+        "   } -> GAP -> FLATTEN\n")
+    assert body(ShuffleUnit(), (4, 6, 6)) == (
+        "INPUT(4, 6, 6) -> CONCAT { SPLIT(2, i=0) | SPLIT(2, i=1) -> CONV(2, k=1) -> RELU }\n"
+        "-> CHANNELSHUFFLE(2) -> FLATTEN\n")
+    assert body(SqueezeExcitation(), (8, 5, 5)) == (
+        "INPUT(8, 5, 5) -> MUL { [] | GAP -> CONV(2, k=1) -> RELU -> CONV(8, k=1) -> SIGMOID }\n")
+    assert body(ThreeWaySum(), (8, 5, 5)) == "INPUT(8, 5, 5) -> ADD { [] | CONV(8, k=3, p=1) | CONV(8, k=1) }\n"
+    assert body(Squeezed(), (1, 8, 8)) == "INPUT(1, 8, 8) -> CONV(4, k=3) -> GAP -> FLATTEN -> FC(2)\n"
+
+
+def test_every_argument_that_differs_from_the_default_and_notes_on_what_cnnspec_cannot_say():
+    text = from_torch(Everything1d(), (2, 40))
+    assert text.splitlines()[1:] == [
+        "# note: `net.0` (Conv1d): padding_mode='reflect'; cnnspec pads with zeros (shapes and counts are the same)",
+        "INPUT(2, 40) -> CONV(4, k=5, p=4, d=2, g=2) -> BN(eps=0.001) -> LEAKYRELU(0.2)",
+        "-> AVGPOOL(3, s=2, p=1) -> DROPOUT(0.3) -> GELU -> ADAPTIVEMAXPOOL(5) -> FLATTEN",
+        "-> FC(5, bias=false) -> SOFTMAX",
+    ]
+
+
+def test_importing_cnnspec_does_not_import_torch():
+    code = "import sys, cnnspec, cnnspec.bridge.importer; assert 'torch' not in sys.modules, 'torch imported'"
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_every_torch_name_in_the_registry_exists():
+    """The importer skips a class or function its torch lacks (torch.concatenate is recent), so a misspelt
+    name would go unseen. (Tensor methods are matched by name, never looked up.)"""
+    import importlib
+
+    from cnnspec import ops
+
+    names = [name for op in ops.OPS for form in (*op.from_modules, *op.from_functions) if not form.by_name
+             for name in form.names if not name.startswith("Tensor.")]
+    assert "torch.nn.Conv2d" in names and "cnnspec.bridge.modules.Add" in names and "operator.add" in names
+    for name in names:
+        module, _, attribute = name.rpartition(".")
+        assert hasattr(importlib.import_module(module), attribute), name
+
+
+# ------------------------------------------------------------------------------------ bad input
+
+
+def _error(call, *args) -> str:
+    with pytest.raises(CnnspecError) as info:
+        call(*args)
+    message = str(info.value)
+    assert "\n" not in message and "Traceback" not in message
+    return message
+
+
+def test_missing_file():
+    assert _error(import_file, f"{FIXTURES}/nope.py:Net", (1, 28, 28)) == f"{FIXTURES}/nope.py: error: no such file"
+    assert _error(load_class, str(FIXTURES)) == f"{FIXTURES}: error: is a directory, not a Python file"
+
+
+def test_missing_class():
+    path = f"{FIXTURES}/seed001_fashion_mnist.py"
+    assert _error(import_file, f"{path}:CustomModle", (1, 28, 28)) == (
+        f"{path}: error: defines no class `CustomModle`; did you mean `CustomModel`?")
+    assert _error(load_class, f"{path}:Net") == f"{path}: error: defines no class `Net`"
+    pooling = f"{FIXTURES}/seed001_pooling.py"
+    assert _error(load_class, pooling) == (
+        f"{pooling}: error: defines several torch.nn.Module classes (CustomModel, StridedModel); "
+        f"name one as FILE:CLASS")
+
+
+def test_constructor_that_needs_arguments():
+    path = f"{FIXTURES}/seed003_cnn_vs_fcnn.py"
+    assert _error(import_file, f"{path}:CNN", (1, 128, 128)) == (
+        f"{path}: error: `CNN` needs constructor arguments (input_channels); cnnspec import builds it with none")
+
+
+def test_exception_in_the_constructor_and_names_that_are_no_model():
+    path = f"{FIXTURES}/bad_constructor.py"
+    assert _error(load_class, f"{path}:Classifier") == (
+        f"{path}: error: `Classifier()` raised FileNotFoundError: [Errno 2] No such file or directory: "
+        f"'classes.json' (line 11)")
+    assert _error(load_class, f"{path}:Config") == (
+        f"{path}: error: `Config` is a class that does not derive from torch.nn.Module; cnnspec import needs a "
+        f"torch.nn.Module class (or a module)")
+    assert _error(load_class, f"{path}:build") == (
+        f"{path}: error: `build` is a function; cnnspec import needs a torch.nn.Module class (or a module)")
+
+
+def test_exception_while_importing():
+    path = f"{FIXTURES}/raises_on_import.py"
+    assert _error(load_class, f"{path}:Net") == (
+        f"{path}: error: importing it raised FileNotFoundError: [Errno 2] No such file or directory: "
+        f"'no_such_weights.pt' (line 18)")
+
+
+def test_exception_in_forward():
+    path = f"{FIXTURES}/seed004_original.py"
+    assert _error(import_file, f"{path}:CNNClassifier", (1, 28, 28)) == (
+        f"{path}: error: the forward of CNNClassifier raised NameError: name 'batch_size' is not defined "
+        f"(line 27) while torch.fx traced it")
+
+
+def test_unsupported_module_or_function():
+    path = f"{FIXTURES}/unsupported.py"
+    assert _error(import_file, f"{path}:Recurrent", (5, 8)) == (
+        f"{path}: error: unsupported module `rnn` (torch.nn.LSTM), called in the forward of Recurrent as node "
+        f"`rnn`: cnnspec has no layer for it")
+    assert _error(import_file, f"{path}:Transformer", (5, 16)) == (
+        f"{path}: error: unsupported module `encoder` (torch.nn.TransformerEncoderLayer), called in the forward "
+        f"of Transformer as node `encoder`: cnnspec has no layer for it")
+    assert _error(import_file, f"{path}:Attention", (3, 8, 8)) == (
+        f"{path}: error: unsupported function torch.matmul, called in the forward of `block` (Block) as node "
+        f"`matmul`: cnnspec has no layer for it")
+
+
+def test_input_shape_that_does_not_fit():
+    path = f"{FIXTURES}/seed001_fashion_mnist.py"
+    assert _error(import_file, path, (3, 28, 28)) == (
+        f"{path}: error: input 3×28×28 does not fit CustomModel: `conv1` (Conv2d) expects 1 input channels "
+        f"but receives 3×28×28")
+    assert _error(import_file, path, "1,32,32") == (
+        f"{path}: error: input 1×32×32 does not fit CustomModel: `dense1` (Linear) expects 4096 input features "
+        f"but receives 16384")
+    assert _error(import_file, path, (1, 8, 8)) == (
+        f"{path}: error: input 1×8×8 does not fit CustomModel: `conv2` (Conv2d) raised RuntimeError: Calculated "
+        f"padded input size per channel: (2 x 2). Kernel size: (7 x 7). Kernel size can't be greater than actual "
+        f"input size")
+    lazy = f"{FIXTURES}/d2l_lenet.py:LeNet"
+    assert _error(import_file, lazy, (1, 4, 4)).startswith(
+        f"{FIXTURES}/d2l_lenet.py: error: input 1×4×4 does not fit LeNet: the forward that sizes its lazy modules "
+        f"raised RuntimeError: ")
+
+
+def test_bad_input_shape_text():
+    assert _error(parse_input_shape, "1,28,x") == (
+        "--input: error: expected the input shape as whole numbers separated by commas, e.g. 1,28,28, "
+        "not '1,28,x'")
+    assert parse_input_shape("1x28x28") == parse_input_shape("(1, 28, 28)") == (1, 28, 28)
+    assert _error(from_torch, nn.ReLU(), (1, 0)) == (
+        "cnnspec: error: the input shape must be 1 to 4 whole numbers of at least 1 (channels, then 0 to 3 "
+        "spatial sizes; no batch), not (1, 0)")
+
+
+class Cross(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(8, 8, 1)
+        self.b = nn.Conv2d(8, 8, 1)
+
+    def forward(self, x):
+        a = self.a(x)
+        return torch.cat([a + self.b(x), a], 1)
+
+
+class Scaled(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3)
+        self.gamma = nn.Parameter(torch.ones(1))
+
+    def forward(self, x):
+        return self.conv(x) * self.gamma
+
+
+class Unflattened(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3)
+        self.fc = nn.Linear(6, 10)
+
+    def forward(self, x):
+        return self.fc(self.conv(x))
+
+
+class TwoOutputs(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3)
+
+    def forward(self, x):
+        y = self.conv(x)
+        return y, y
+
+
+class Branchy(nn.Module):
+    def forward(self, x):
+        if x.sum() > 0:
+            return x
+        return -x
+
+
+def test_graphs_and_modules_that_cnnspec_cannot_write():
+    assert _error(from_torch, Cross(), (8, 4, 4)) == (
+        "cnnspec: error: the graph of Cross is not a chain of branches that join again: the output of node `a` is "
+        "used by nodes `add` and `cat` in different branches, which cnnspec cannot write (its branches share no "
+        "layers)")
+    assert _error(from_torch, Scaled(), (1, 8, 8)) == (
+        "cnnspec: error: cannot import attribute `gamma`, read in the forward of Scaled as node `gamma`: a "
+        "parameter or buffer used directly in the forward is no layer cnnspec knows")
+    assert _error(from_torch, Unflattened(), (1, 8, 8)) == (
+        "cnnspec: error: cannot import module `fc` (torch.nn.Linear), called in the forward of Unflattened as "
+        "node `fc`: its input 2×6×6 is not flat: torch's Linear acts on the last axis only while cnnspec's FC "
+        "flattens first; flatten before it (torch.flatten(x, 1))")
+    assert _error(from_torch, TwoOutputs(), (1, 8, 8)) == (
+        "cnnspec: error: the forward of TwoOutputs must return one tensor, not tuple")
+    message = _error(from_torch, Branchy(), (1, 8, 8))
+    assert message.startswith("cnnspec: error: torch.fx cannot trace the forward of Branchy: TraceError: "
+                              "symbolically traced variables cannot be used as inputs to control flow (")
