@@ -16,6 +16,7 @@ from ..lang.syntax import Program
 from ..lang.words import shape_text
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
+FIELD_LIMIT = 10**18  # receptive fields and jumps beyond this many input pixels are reported as infinite
 
 
 def analyze(net: Program | Network, /, batch: int = 1, dtype: str = "float32", **variables) -> Report:
@@ -129,7 +130,11 @@ class _Analysis:
         self.int64_buffers = 0
 
     def run(self, batch: int, dtype: str) -> Report:
-        shape = tuple(self.net.input.arg("shape").value)
+        op = ops.get("input")
+        given = tuple(self.net.input.arg("shape").value)
+        ctx = ops.LayerContext(self.net.input, op, ops.fill_defaults(op, self.net.input), given, given[1:])
+        shape = op.rule(ctx).shape
+        self.warn(ctx)
         rank = len(shape) - 1
         state = _State(shape, (1,) * rank, (1,) * rank, shape[1:], 0, self.net.input.span)
         state = self.walk(self.net.body, state, (), _Namer())
@@ -200,7 +205,8 @@ class _Analysis:
         result = op.rule(ctx)
         receptive, jump = state.receptive, state.jump
         if result.window is not None:
-            receptive = tuple(_exact(r + (k - 1) * j) for r, k, j in zip(receptive, result.window.kernel, jump))
+            receptive = tuple(r if k == 1 else _exact(r + (k - 1) * j)
+                              for r, k, j in zip(receptive, result.window.kernel, jump))
             jump = tuple(_exact(j * s) for j, s in zip(jump, result.window.stride))
         return self.record(layer, op, ctx, result, state, receptive, jump, scopes, path, ())
 
@@ -222,16 +228,20 @@ class _Analysis:
         return self.record(node, op, ctx, result, merged, receptive, jump, scopes, namer.name(node),
                            tuple(e.last for e in ends))
 
-    def record(self, node, op, ctx, result, state: _State, receptive, jump, scopes, path, inputs) -> _State:
-        largest = max(result.shape)
-        if largest > ops.SIZE_LIMIT:  # e.g. RESIZE(scale=1e9): a typo, not a network
-            size = f"{largest:,}" if largest < 10**15 else f"about 10^{len(str(largest)) - 1}"
-            ctx.fail(f"{node.text}: its output would have a size of {size}, above the limit of {ops.SIZE_LIMIT:,}")
+    def warn(self, ctx: ops.LayerContext) -> None:
+        """The rule's warnings, each once (a block's body runs for every call)."""
         for message, span in ctx.warnings:
             key = (message, span.source.path, span.start)
             if key not in self.seen_warnings:
                 self.seen_warnings.add(key)
                 self.warnings.append(Diagnostic("warning", message, span))
+
+    def record(self, node, op, ctx, result, state: _State, receptive, jump, scopes, path, inputs) -> _State:
+        largest = max(result.shape)
+        if largest > ops.SIZE_LIMIT:  # e.g. RESIZE(scale=1e9): a typo, not a network
+            size = f"{largest:,}" if largest < 10**15 else f"about 10^{len(str(largest)) - 1}"
+            ctx.fail(f"{node.text}: its output would have a size of {size}, above the limit of {ops.SIZE_LIMIT:,}")
+        self.warn(ctx)
         self.int64_buffers += result.int64_buffers
         if self.steps is not None:
             self.steps.append(Step(node, ctx, result, state.receptive, state.jump, state.last))
@@ -253,7 +263,11 @@ class _Analysis:
 
 
 def _exact(value):
-    """Keep whole numbers as ints; fractions only where a resize or adaptive pool made them."""
+    """Keep whole numbers as ints, fractions only where a resize or adaptive pool made them, and anything beyond
+    FIELD_LIMIT as infinity: only a network that strides far past its input gets there, and the exact number
+    (thousands of digits after a few hundred strides) would say nothing more."""
+    if value > FIELD_LIMIT:
+        return math.inf
     if isinstance(value, Fraction) and value.denominator == 1:
         return value.numerator
     return value

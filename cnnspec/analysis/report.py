@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+import math
 from fractions import Fraction
 
 from ..lang.errors import Diagnostic
@@ -143,7 +144,10 @@ class Report:
 
 
 def _number(value):
-    """JSON has no fractions: whole numbers stay ints, others become floats."""
+    """JSON has no fractions: whole numbers stay ints, others become floats; infinity (a receptive field beyond
+    10^18 pixels) is null."""
+    if value == math.inf:
+        return None
     if isinstance(value, Fraction):
         return value.numerator if value.denominator == 1 else float(value)
     return value

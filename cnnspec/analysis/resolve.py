@@ -11,21 +11,25 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections import ChainMap
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 
 from .. import ops
 from ..lang.errors import CnnspecError, Diagnostic, Source, Span, suggest
 from ..lang.ir import Arg, Block, BlockCall, Group, Layer, Merge, Network, Repeat, expand
-from ..lang.syntax import Program, span_of
+from ..lang.syntax import NESTING_LIMIT, SPEC_LIMIT, Program, span_of
 from ..lang.values import MISSING, Value, Word
 from ..lang.words import join_words, shown
 
-# Bounds on what a spec can ask for; beyond them the number is a typo, not a network.
+# Bounds on what a spec can ask for; beyond them the number is a typo, not a network (the largest networks
+# people use have a few thousand layers), and each is checked before the work it would cost is done.
 REPEAT_LIMIT = 10_000
-LAYER_LIMIT = 100_000
+LAYER_LIMIT = 20_000
+CALL_LIMIT = 20_000  # block calls made while expanding: blocks that call blocks twice, 40 deep, stop here
 NUMBER_DIGITS = 18  # whole numbers, written or computed, stay below 10^18
+ERROR_LIMIT = 20  # errors reported before resolving stops: a spec with 10,000 typos needs no 10,000 messages
 
 # Functions of expressions: the callable and how many arguments (at least, at most; None: any number).
 FUNCTIONS = {
@@ -37,49 +41,85 @@ FUNCTIONS = {
 DRAWS = {"choice": (2, None), "randint": (2, 2)}
 
 
+class _Variables:
+    """Every `let` of a program, in the order the statements run: each binding carries the statement's stamp,
+    so that a block sees the variables written before it through a view, without a copy of them all."""
+
+    def __init__(self, initial: Mapping[str, Value]):
+        self.history: dict[str, list[tuple[float, Value]]] = {name: [(0, value)] for name, value in initial.items()}
+
+    def bind(self, name: str, value: Value, stamp: int) -> None:
+        self.history.setdefault(name, []).append((stamp, value))
+
+    def view(self, stamp: float = math.inf) -> _View:
+        return _View(self, stamp)
+
+
+class _View(Mapping):
+    """The variables as a statement with `stamp` sees them (math.inf: everything bound so far)."""
+
+    def __init__(self, variables: _Variables, stamp: float):
+        self.variables, self.stamp = variables, stamp
+
+    def __getitem__(self, name: str) -> Value:
+        for stamp, value in reversed(self.variables.history.get(name, ())):
+            if stamp <= self.stamp:
+                return value
+        raise KeyError(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name, bindings in self.variables.history.items() if bindings[0][0] <= self.stamp)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
 @dataclass
 class _BlockDef:
-    """A `block NAME(params) { chain }` statement with the names it can see (those written before it)."""
+    """A `block NAME(params) { chain }` statement; its body sees what was written before it (and itself)."""
 
     name: str
     params: list  # [(name, default expression node or None, span)]
     body: object  # the lark chain node
     source: Source
     span: Span
-    env: dict
+    env: Mapping  # a view of the variables written before it
     defaults: dict
-    blocks: dict = field(default_factory=dict)
+    stamp: int  # when it was defined: the blocks it may call are those defined up to it
     broken: bool = False  # its definition has an error already reported; its calls say nothing more
 
-    def record(self, env: dict) -> BlockCall:
+    def record(self, env: Mapping, values: dict) -> BlockCall:
         """What a call of the block bound, given the names its body sees (code generation reads it)."""
         params = tuple((name, span_of(default, self.source).text if default is not None else None)
                        for name, default, _ in self.params)
         header = f"block {self.name}(" + ", ".join(
             name if default is None else f"{name}={default}" for name, default in params) + ")"
-        return BlockCall(self.name, params, MappingProxyType({name: env[name] for name, _ in params}),
-                         MappingProxyType(dict(env)), header, self.span.line, self.source.path)
+        return BlockCall(self.name, params, MappingProxyType(values), MappingProxyType(env), header,
+                         self.span.line, self.source.path)
 
 
 @dataclass
 class _Scope:
-    """What a chain can see: variables, `default` arguments, blocks, and where its text comes from."""
+    """What a chain can see: variables, `default` arguments, blocks (those defined up to `stamp`), and where
+    its text comes from."""
 
     source: Source
-    env: dict
+    env: Mapping
     defaults: dict
-    blocks: dict
+    stamp: float = math.inf
     calls: tuple = ()  # the block calls being expanded, outermost first
 
 
-def resolve(program: Program, variables: Mapping[str, object] | None = None, *, variant: str | None = None,
-            attempt: int = 0) -> Network:
-    """Resolve a parsed program into a Network, with `variables` overriding or supplying `let` values.
+def resolve(program: Program, variables: Mapping[str, object] | None = None, /, *, variant: str | None = None,
+            attempt: int = 0, given_as: str | None = None, **named) -> Network:
+    """Resolve a parsed program into a Network, with `variables` (a mapping, or keyword arguments:
+    `resolve(program, N=3)`) overriding or supplying `let` values.
 
     `variant` (a student's ID) decides what each `choice(...)` / `randint(...)` draws; `attempt` starts
-    another series of draws for the same ID, for when the first one makes an invalid network.
+    another series of draws for the same ID, for when the first one makes an invalid network. `given_as`
+    names where the variables came from in the message about one the spec lacks (the CLI's `--set`).
     """
-    return _Resolver(variables or {}, variant=variant, attempt=attempt).run(program)
+    return _Resolver({**(variables or {}), **named}, variant=variant, attempt=attempt, given_as=given_as).run(program)
 
 
 def draw_index(variant: str, attempt: int, ordinal: int, count: int) -> int:
@@ -92,23 +132,32 @@ def draw_index(variant: str, attempt: int, ordinal: int, count: int) -> int:
 def evaluate(program: Program) -> Value:
     """The value of a standalone expression (a `--set` value): numbers, tuples, words; no variables."""
     resolver = _Resolver({})
-    value = resolver.eval(program.tree, _Scope(program.source, {}, {}, {}), words=True)
+    value = resolver.eval(program.tree, _Scope(program.source, {}, {}), words=True)
     resolver.raise_errors()
     return value
 
 
 class _Resolver:
-    def __init__(self, variables: Mapping[str, object], *, variant: str | None = None, attempt: int = 0):
+    def __init__(self, variables: Mapping[str, object], *, variant: str | None = None, attempt: int = 0,
+                 given_as: str | None = None):
         self.errors: list[Diagnostic] = []
-        self.variant, self.attempt = variant, attempt
+        self.reported: set[tuple] = set()  # (message, path, offset) of the errors reported
+        self.variant, self.attempt, self.given_as = variant, attempt, given_as
         self.draws = 0  # draws made so far, in evaluation order: the next one's ordinal
         self.drawn: list[Value] = []
         self.overrides: dict[str, Value] = {name: (v.value if isinstance(v, Arg) else v) for name, v in variables.items()}
+        self.variables = _Variables(self.overrides)
+        self.stamp = 0  # statements run so far
+        self.blocks: dict[str, _BlockDef] = {}  # every block defined so far, by its lower-case name
         self.used: set[str] = set()  # variables that some expression read
         self.layer_count = 0
+        self.call_count = 0
+        self.depth = 0  # groups, repeats, branches and block calls being resolved, one inside the other
         self.all_blocks: dict[str, Span] = {}  # every block of the program, for "used before it is defined"
         self.imports: list[str] = []  # files being imported, to refuse cycles
         self.imported: set[str] = set()  # files already imported
+        self.root = ""  # the directory imports must stay in: the top-level spec's
+        self.text_left = SPEC_LIMIT  # characters the files still to import may hold
         self.scope: _Scope | None = None  # the scope of the arguments being checked, for suggestions
         self.attempted: set[str] = set()
         self.unknown_argument = False
@@ -117,19 +166,31 @@ class _Resolver:
     # ------------------------------------------------------------------ driver
 
     def error(self, message: str, span: Span | None) -> None:
-        """Report a problem once (a block body resolved for every call would repeat it)."""
+        """Report a problem once (a block body resolved for every call would repeat it); stop at ERROR_LIMIT."""
         key = (message, span.source.path if span else None, span.start if span else None)
-        if key not in {(d.message, d.span.source.path if d.span else None, d.span.start if d.span else None)
-                       for d in self.errors}:
-            self.errors.append(Diagnostic("error", message, span))
+        if key in self.reported:
+            return
+        if len(self.reported) == ERROR_LIMIT:
+            self.errors.append(Diagnostic("note", f"stopped after {ERROR_LIMIT} errors; correct these and run "
+                                                  "again"))
+            raise CnnspecError(diagnostics=_in_order(self.errors))
+        self.reported.add(key)
+        self.errors.append(Diagnostic("error", message, span))
 
     def raise_errors(self) -> None:
         if self.errors:
             raise CnnspecError(diagnostics=_in_order(self.errors))
 
+    def visible_block(self, name: str, scope: _Scope) -> _BlockDef | None:
+        definition = self.blocks.get(name.lower())
+        return definition if definition is not None and definition.stamp <= scope.stamp else None
+
     def run(self, program: Program) -> Network:
-        scope = _Scope(program.source, dict(self.overrides), {}, {})
-        self.imports.append(os.path.normpath(program.source.path))
+        scope = _Scope(program.source, self.variables.view(), {})
+        path = program.source.path
+        self.root = os.path.dirname(path) if not path.startswith("<") else ""
+        self.text_left -= len(program.source.text)
+        self.imports.append(os.path.normpath(path))
         *statements, last = program.tree.children if program.tree.children else (None,)
         if last is not None and last.data != "chain":
             statements.append(last)
@@ -147,7 +208,7 @@ class _Resolver:
             if name not in self.used:  # most likely a typo: say so rather than ignore it
                 known = sorted(set(self.used) - set(self.overrides) | {n for n in scope.env if n not in self.overrides})
                 self.errors.append(Diagnostic("error", f"the spec has no variable `{name}` to set"
-                                              f"{suggest(name, known)}", None, "--set"))
+                                              f"{suggest(name, known)}", None, self.given_as))
         self.raise_errors()
         return network
 
@@ -162,14 +223,15 @@ class _Resolver:
         if kind == "let_stmt":
             name, value = node.children
             result = self.eval(value, scope)
+            self.stamp += 1
             if str(name) in self.overrides:
                 self.used.add(str(name))
             else:
-                scope.env[str(name)] = result
+                self.variables.bind(str(name), result, self.stamp)
         elif kind == "default_stmt":
             name, *rest = node.children
             found = ops.lookup(str(name))
-            if found is None and str(name).lower() in scope.blocks:
+            if found is None and self.visible_block(str(name), scope) is not None:
                 self.error(f"`default` gives arguments to a layer kind, and `{name}` is a block: give its "
                            "parameters defaults in its definition, `block NAME(p=VALUE)`", span_of(name, scope.source))
             elif found is None:
@@ -193,8 +255,8 @@ class _Resolver:
         if ops.lookup(lowered) is not None:
             self.error(f"a block cannot be named `{name}`: that is the name of a layer kind", span)
             return
-        if lowered in scope.blocks:
-            first = scope.blocks[lowered].span
+        if lowered in self.blocks:
+            first = self.blocks[lowered].span
             where = f"line {first.line}" if first.source is span.source else f"{first.source.path}:{first.line}"
             self.error(f"block `{name}` is already defined (at {where})", span)
             return
@@ -212,10 +274,9 @@ class _Resolver:
                 continue
             seen.add(str(pname))
             declared.append((str(pname), default[0] if default else None, pspan))
-        definition = _BlockDef(str(name), declared, body, scope.source, span_of(node, scope.source),
-                               dict(scope.env), scope.defaults, broken=broken)
-        scope.blocks = {**scope.blocks, lowered: definition}
-        definition.blocks = scope.blocks  # the block sees itself, so that a call of itself is named recursion
+        self.stamp += 1  # the block sees itself, so that a call of itself is named recursion
+        self.blocks[lowered] = _BlockDef(str(name), declared, body, scope.source, span_of(node, scope.source),
+                                         self.variables.view(self.stamp), scope.defaults, self.stamp, broken=broken)
 
     def import_file(self, node, scope: _Scope) -> None:
         from ..lang.sources import read_source
@@ -226,6 +287,10 @@ class _Resolver:
         written = str(token)[1:-1]
         base = os.path.dirname(scope.source.path) if not scope.source.path.startswith("<") else ""
         path = os.path.normpath(os.path.join(base, written))
+        refusal = self.import_refusal(written, path)
+        if refusal:
+            self.error(f"cannot import \"{written}\": {refusal}", span)
+            return
         if path in self.imports:
             cycle = " → ".join([*self.imports[self.imports.index(path):], path])
             self.error(f"import cycle: {cycle}", span)
@@ -234,7 +299,9 @@ class _Resolver:
             return
         self.imported.add(path)
         try:
-            program = parse(read_source(path), path)
+            text = read_source(path, limit=max(self.text_left, 0), imported=True)
+            self.text_left -= len(text)
+            program = parse(text, path)
         except CnnspecError as error:
             first = error.diagnostics[0]
             if first.span is None:  # the file itself could not be read: say so at the import
@@ -249,12 +316,25 @@ class _Resolver:
                        "its network chain is not allowed here", first_line(span_of(chain, program.source)))
             children = children[:-1]
         self.imports.append(path)
-        inner = _Scope(program.source, scope.env, scope.defaults, scope.blocks)
+        inner = _Scope(program.source, scope.env, scope.defaults)
         self.collect_block_names(children, program.source)
         for statement in children:
             self.statement(statement, inner)
         self.imports.pop()
-        scope.env, scope.defaults, scope.blocks = inner.env, inner.defaults, inner.blocks
+        scope.defaults = inner.defaults
+
+    def import_refusal(self, written: str, path: str) -> str:
+        """Why an import is not allowed, or "": a spec imports .cnn files in its own directory tree only, so that
+        a spec from elsewhere cannot make cnnspec read (and quote) any file of the machine."""
+        if os.path.isabs(written) or written.startswith("~"):
+            return "an import names a .cnn file by its path relative to the importing file, not an absolute path"
+        if not written.endswith(".cnn"):
+            return "only .cnn files can be imported"
+        root = os.path.realpath(self.root or os.curdir)
+        if os.path.commonpath([root, os.path.realpath(path)]) != root:
+            where = f"the directory of {self.imports[0]}" if self.root else "the current directory"
+            return f"it is outside {where}, and a spec imports only files within its own directory"
+        return ""
 
     # ------------------------------------------------------------------ chains
 
@@ -265,6 +345,7 @@ class _Resolver:
         label, unit = _label_and_unit(first)
         if unit.data == "layer" and str(unit.children[0]).lower() == "input" and label is None:
             input_layer = self.layer(unit, None, scope)
+            self.layer_count = 0  # INPUT is no layer of the network
             items = items[1:]
         else:
             self.error("the network must start with INPUT(...), the shape of one sample, e.g. INPUT(3, 32, 32)",
@@ -290,20 +371,34 @@ class _Resolver:
             if name.lower() == "input":
                 self.error("INPUT can only be the first layer of the network", span_of(unit.children[0], scope.source))
                 return ()
-            if name.lower() in scope.blocks:
-                node = self.call(unit, label, scope)
+            definition = self.visible_block(name, scope)
+            if definition is not None:
+                node = self.nested(span, self.call, definition, unit, label, scope)
             else:
                 node = self.layer(unit, label, scope)
             return (node,) if node is not None else ()
         if kind == "group":
-            body = self.chain(unit.children[0] if unit.children else None, scope)
+            body = self.nested(span, self.chain, unit.children[0] if unit.children else None, scope)
             return (Group(body, label, _squash(span.text), span),) if label else body
         if kind == "merge":
-            node = self.merge(unit, label, scope)
+            node = self.nested(span, self.merge, unit, label, scope)
             return (node,) if node is not None else ()
         if kind == "repeat":
-            return self.repeat(unit, label, scope)
+            return self.nested(span, self.repeat, unit, label, scope)
         raise AssertionError(f"unknown item {kind}")
+
+    def nested(self, span: Span, resolve_part, *args):
+        """Resolve a group, repeat, merge or block call one level deeper, refusing to go beyond NESTING_LIMIT
+        levels (brackets are checked before parsing; blocks that call blocks nest deeper without any)."""
+        if self.depth >= NESTING_LIMIT:
+            self.error(f"blocks, brackets and the blocks they call nest more than {NESTING_LIMIT} levels deep here; "
+                       f"a network nests at most {NESTING_LIMIT}", first_line(span))
+            self.raise_errors()
+        self.depth += 1
+        try:
+            return resolve_part(*args)
+        finally:
+            self.depth -= 1
 
     def repeat(self, unit, label: str | None, scope: _Scope) -> tuple:
         body_node, _star, count_node = unit.children
@@ -324,13 +419,14 @@ class _Resolver:
         if count > REPEAT_LIMIT:
             self.error(f"repeat count {count:,} is above the limit of {REPEAT_LIMIT:,}", count_span)
             return body
-        if count == 0:
+        layers = sum(1 for _ in expand(body))
+        if count == 0 or layers == 0:  # a repeat of nothing leaves nothing (and costs no walk of its passes)
             return ()
-        self.count_layers(sum(1 for _ in expand(body)) * (count - 1), span)
+        self.count_layers(layers * (count - 1), span)
         return (Repeat(body, count, label, _squash(span.text), span),)
 
     def count_layers(self, added: int, span: Span) -> None:
-        """Stop at LAYER_LIMIT layers, before a typo (or blocks calling blocks twice, 40 deep) exhausts memory."""
+        """Stop at LAYER_LIMIT layers, before a typo makes a network too large to analyze in a moment."""
         self.layer_count += added
         if self.layer_count > LAYER_LIMIT:
             self.error(f"the network expands to more than {LAYER_LIMIT:,} layers", first_line(span))
@@ -346,13 +442,13 @@ class _Resolver:
 
     def unknown_name(self, name: str, span: Span, scope: _Scope) -> None:
         later = self.all_blocks.get(name.lower())
-        if later is not None and name.lower() not in scope.blocks:
+        if later is not None and self.visible_block(name, scope) is None:
             where = f"{later.source.path}:{later.line}:{later.column}" if later.source is not span.source \
                 else f"line {later.line}"
             self.error(f"block `{name}` is used before it is defined (at {where}); define blocks before "
                        "the layers and blocks that use them", span)
             return
-        known = ops.layer_names() + [definition.name for definition in scope.blocks.values()]
+        known = ops.layer_names() + [d.name for d in self.blocks.values() if d.stamp <= scope.stamp]
         self.error(f"unknown layer or block `{name}`{suggest(name, known)}", span)
 
     def layer(self, unit, label: str | None, scope: _Scope) -> Layer | None:
@@ -402,21 +498,23 @@ class _Resolver:
         return Merge(op.name, (), branches, label, head, span,
                      tuple(span_of(b, scope.source) for b in branch_nodes))
 
-    def call(self, unit, label: str | None, scope: _Scope) -> Block | None:
+    def call(self, definition: _BlockDef, unit, label: str | None, scope: _Scope) -> Block | None:
         name_token, *rest = unit.children
-        name = str(name_token)
         span = span_of(unit, scope.source)
-        definition: _BlockDef = scope.blocks[name.lower()]
         if definition.broken:
             return None
+        self.call_count += 1
+        if self.call_count > CALL_LIMIT:  # blocks calling blocks twice, 40 deep, would make 2^40 calls
+            self.error(f"the network makes more than {CALL_LIMIT:,} block calls", first_line(span))
+            self.raise_errors()
         if definition.name in scope.calls:
             chain = " → ".join([*scope.calls[scope.calls.index(definition.name):], definition.name])
             self.error(f"block `{definition.name}` calls itself ({chain}); blocks cannot be recursive", span)
             return None
         call_args = rest[0] if rest and rest[0] is not None else None
         given = self.arg_nodes(call_args, scope)
-        env = dict(definition.env)
-        env.update(self.overrides)
+        values: dict[str, Value] = {}  # the parameters, seen before the variables written before the block
+        env = ChainMap(values, definition.env)
         bound: dict[str, Value] = {}
         names = [p[0] for p in definition.params]
         positional = [node for key, node, _ in given if key is None]
@@ -440,13 +538,12 @@ class _Resolver:
             if value is MISSING:
                 ok = False
             bound[pname] = value
-        inner = _Scope(definition.source, env, definition.defaults, definition.blocks,
-                       (*scope.calls, definition.name))
+        inner = _Scope(definition.source, env, definition.defaults, definition.stamp, (*scope.calls, definition.name))
         for pname, default, pspan in definition.params:
             if pname in bound:
-                env[pname] = bound[pname]
+                values[pname] = bound[pname]
             elif default is not None:
-                env[pname] = self.eval(default, inner, words=True)
+                values[pname] = self.eval(default, inner, words=True)
             else:
                 self.error(f"block `{definition.name}` needs its parameter `{pname}`", span)
                 ok = False
@@ -456,7 +553,7 @@ class _Resolver:
         body = self.chain(definition.body, inner)
         if len(self.errors) > errors_before:  # say which call the body's errors come from
             self.errors.append(Diagnostic("note", f"in the call {_squash(span.text)}", first_line(span)))
-        return Block(definition.name, body, label, _squash(span.text), span, definition.record(env))
+        return Block(definition.name, body, label, _squash(span.text), span, definition.record(env, values))
 
     def arg_nodes(self, call_args, scope: _Scope) -> list:
         """[(keyword or None, value node, span of the keyword or the value)] of a `call_args` node."""
@@ -573,11 +670,13 @@ class _Resolver:
                     self.error("tuples cannot be nested", span_of(child, scope.source))
                     return MISSING
             return tuple(items)
-        if kind == "neg":
-            value = self.number(node.children[1], scope)
-            return MISSING if value is MISSING else -value
-        if kind == "pos":
-            return self.number(node.children[1], scope)
+        if kind in ("neg", "pos"):  # `- - - x`: walked, not recursed, however many signs
+            negative = False
+            while node.data in ("neg", "pos"):
+                negative ^= node.data == "neg"
+                node = node.children[1]
+            value = self.number(node, scope)
+            return -value if negative and value is not MISSING else value
         if kind == "binop":
             return self.binop(node, scope)
         if kind == "compare":
@@ -586,22 +685,34 @@ class _Resolver:
             if MISSING in (a, b):
                 return MISSING
             return {"==": a == b, "!=": a != b, "<": a < b, ">": a > b, "<=": a <= b, ">=": a >= b}[str(op)]
-        if kind in ("and_", "or_"):
-            left, right = (self.truth(child, scope) for child in node.children)
-            if MISSING in (left, right):
-                return MISSING
-            return (left and right) if kind == "and_" else (left or right)
+        if kind in ("and_", "or_"):  # `a and b or c …`, a left-deep chain: walked, not recursed
+            spine = _left_spine(node, ("and_", "or_"))
+            value = self.truth(spine[-1].children[0], scope)
+            for link in reversed(spine):
+                right = self.truth(link.children[1], scope)
+                if MISSING in (value, right):
+                    value = MISSING
+                else:
+                    value = (value and right) if link.data == "and_" else (value or right)
+            return value
         if kind == "not_":
-            value = self.truth(node.children[0], scope)
-            return MISSING if value is MISSING else not value
+            negate = False
+            while node.data == "not_":
+                negate, node = not negate, node.children[0]
+            value = self.truth(node, scope)
+            return value if value is MISSING or not negate else not value
         if kind == "function":
             return self.function(node, scope)
-        if kind == "ifelse":
-            then, condition, otherwise = node.children
-            test = self.truth(condition, scope)
-            if test is MISSING:
-                return MISSING
-            return self.eval(then if test else otherwise, scope, words=words)
+        if kind == "ifelse":  # `a if c else b if d else …`: walked, not recursed
+            while node.data == "ifelse":
+                then, condition, otherwise = node.children
+                test = self.truth(condition, scope)
+                if test is MISSING:
+                    return MISSING
+                if test:
+                    return self.eval(then, scope, words=words)
+                node = otherwise
+            return self.eval(node, scope, words=words)
         raise AssertionError(f"unknown expression {kind}")
 
     def function(self, node, scope: _Scope):
@@ -692,11 +803,16 @@ class _Resolver:
         return value
 
     def binop(self, node, scope: _Scope):
-        return self.bounded(self.arithmetic(node, scope), node, scope)
+        """`a + b * c - …`: the chain of operators at the left of the tree is walked, not recursed, so that an
+        expression of any length is evaluated in constant stack depth."""
+        spine = _left_spine(node, ("binop",))
+        value = self.number(spine[-1].children[0], scope)
+        for link in reversed(spine):
+            right = self.number(link.children[2], scope)
+            value = self.bounded(self.arithmetic(value, link.children[1], right, link.children[2], scope), link, scope)
+        return value
 
-    def arithmetic(self, node, scope: _Scope):
-        left_node, op_token, right_node = node.children
-        left, right = self.number(left_node, scope), self.number(right_node, scope)
+    def arithmetic(self, left, op_token, right, right_node, scope: _Scope):
         if left is MISSING or right is MISSING:
             return MISSING
         op = str(op_token)
@@ -721,6 +837,14 @@ class _Resolver:
                 return MISSING
             return left // right
         return left / right
+
+
+def _left_spine(node, kinds) -> list:
+    """`node` and, while the left operand is one of `kinds` too, that operand: the outermost first."""
+    spine = [node]
+    while getattr(spine[-1].children[0], "data", None) in kinds:
+        spine.append(spine[-1].children[0])
+    return spine
 
 
 def _label_and_unit(item):

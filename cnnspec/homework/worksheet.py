@@ -10,6 +10,7 @@ Markdown, CSV, YAML and LaTeX is `sheets.py`; grading is `check.py`.
 from __future__ import annotations
 
 from dataclasses import dataclass
+import math
 from fractions import Fraction
 
 from .. import ops
@@ -201,7 +202,8 @@ def _total(report: Report, column: str) -> Cell:
 
 
 def _whole(values) -> tuple:
-    return tuple(int(v) if isinstance(v, int) or Fraction(v).denominator == 1 else v for v in values)
+    return tuple(int(v) if isinstance(v, int) or (math.isfinite(v) and Fraction(v).denominator == 1) else v
+                 for v in values)
 
 
 def _rf_working(report: Report, step: Step, index: int) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -11,11 +12,19 @@ class Source:
 
     path: str
     text: str
+    # Where each line starts, found once when a message first quotes a line (not for every message).
+    _line_starts: list | None = field(default=None, init=False, repr=False, compare=False)
 
     def line_text(self, line: int) -> str:
         # Lines end at "\n" only, as the parser counts them (str.splitlines would also cut at \r, \f, \v).
-        lines = self.text.split("\n")
-        return lines[line - 1].rstrip("\r") if 0 < line <= len(lines) else ""
+        starts = self._line_starts
+        if starts is None:
+            starts = [0, *(match.end() for match in re.finditer("\n", self.text))]
+            object.__setattr__(self, "_line_starts", starts)
+        if not 0 < line <= len(starts):
+            return ""
+        end = starts[line] - 1 if line < len(starts) else len(self.text)
+        return self.text[starts[line - 1]:end].rstrip("\r")
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,10 +6,18 @@ The syntax tree keeps names and expressions as written (nothing evaluated, no re
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 from .errors import CnnspecError, Source, Span, point_span
+
+# Bounds checked before parsing, so that no text, however long or deep, costs more than a moment: a spec (with
+# the files it imports) holds at most SPEC_LIMIT characters (the largest in specs/ holds 3,100), and its
+# brackets nest at most NESTING_LIMIT deep (a real network nests fewer than 10).
+SPEC_LIMIT = 64 * 1024
+NESTING_LIMIT = 50
+_BRACKETS = re.compile(r"""#[^\n]*|"[^"\n]*"|'[^'\n]*'|[(\[{]|[)\]}]""")
 
 # ----------------------------------------------------------------------------------------- tree
 #
@@ -142,9 +150,15 @@ def _translate(exc, source: Source) -> CnnspecError:
     return CnnspecError(str(exc), point_span(source, 0))
 
 
-def parse(text: str, path: str = "<string>") -> Program:
-    """Parse the text of a .cnn file into a `Program` (raises CnnspecError with a position)."""
+def parse(text: str, path: str = "<string>", *, limit: int = SPEC_LIMIT) -> Program:
+    """Parse the text of a .cnn file into a `Program` (raises CnnspecError with a position).
+
+    `limit` is the most characters it may hold (what is left of SPEC_LIMIT for a file being imported).
+    """
     source = Source(path, text)
+    if len(text) > limit:
+        raise CnnspecError(f"the spec is {len(text):,} characters long, more than the {limit:,} a spec and the files "
+                           "it imports may hold together", path=path)
     if not text.strip() or all(not ln.strip() or ln.lstrip().startswith("#") for ln in text.splitlines()):
         raise CnnspecError("the spec is empty: it needs at least a network such as `INPUT(1, 28, 28) -> FC(10)`",
                            point_span(source, 0))
@@ -156,15 +170,35 @@ def parse_value(text: str, path: str = "--set") -> Program:
     source = Source(path, text)
     if not text.strip():
         raise CnnspecError("expected a value", point_span(source, 0))
+    if len(text) > SPEC_LIMIT:
+        raise CnnspecError(f"the value is {len(text):,} characters long, more than the {SPEC_LIMIT:,} a spec may "
+                           "hold", path=path)
     return Program(_parse_tree(text, source, "value").children[0], source)
 
 
 def _parse_tree(text: str, source: Source, start: str):
     from lark.exceptions import UnexpectedInput
 
+    _check_nesting(source)
     try:
         return _parser().parse(text, start=start)
     except UnexpectedInput as exc:
         raise _translate(exc, source) from None
+
+
+def _check_nesting(source: Source) -> None:
+    """Refuse brackets nested deeper than NESTING_LIMIT (comments and quoted names aside), pointing at the first
+    bracket too deep, before the parser and the walks after it recurse that deep."""
+    depth = 0
+    for match in _BRACKETS.finditer(source.text):
+        char = match.group()[0]
+        if char in "([{":
+            depth += 1
+            if depth > NESTING_LIMIT:
+                raise CnnspecError(f"brackets nest more than {NESTING_LIMIT} levels deep here; a spec nests at most "
+                                   f"{NESTING_LIMIT} (parentheses, `[…]` and `{{…}}` together)",
+                                   point_span(source, match.start()))
+        elif char in ")]}":
+            depth = max(depth - 1, 0)
 
 

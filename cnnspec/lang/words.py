@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 
@@ -22,6 +23,8 @@ def value_text(value) -> str:
         return "true" if value else "false"
     if isinstance(value, tuple):
         return "(" + ", ".join(value_text(v) for v in value) + ("," if len(value) == 1 else "") + ")"
+    if value == math.inf:  # a receptive field or jump beyond what the analysis counts exactly
+        return ">1e18"
     if isinstance(value, float):
         return repr(value)
     if isinstance(value, Fraction):

@@ -56,19 +56,28 @@ _RIGHT = (True, False, True, True, True, True, True)  # which columns are right-
 
 
 SCOPE_TEXT_WIDTH = 60
+LAYER_TEXT_WIDTH = 80  # a longer layer text is cut in the table (JSON and CSV keep it whole)
+INPUTS_SHOWN = 8  # a merge of more branches shows the first and last of the rows that feed it
 
 
 def _layer_text(report: Report, layer: LayerReport) -> str:
     """As written; inside a block, where the text is the same for every call, with its values instead."""
     in_block = any(report.scopes[i - 1].kind == "block" for i in layer.scopes)
-    text = layer.resolved if in_block else layer.text
+    text = _cut(layer.resolved if in_block else layer.text, LAYER_TEXT_WIDTH)
     if not layer.inputs:
         return text
-    return f"{text}  ← " + ", ".join(str(i) if i else "input" for i in layer.inputs)
+    inputs = [str(i) if i else "input" for i in layer.inputs]
+    if len(inputs) > INPUTS_SHOWN:
+        inputs = [*inputs[:INPUTS_SHOWN - 2], "…", inputs[-1]]
+    return f"{text}  ← " + ", ".join(inputs)
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[:width - 1].rstrip() + "…"
 
 
 def _scope_text(text: str) -> str:
-    return text if len(text) <= SCOPE_TEXT_WIDTH else text[:SCOPE_TEXT_WIDTH - 1].rstrip() + "…"
+    return _cut(text, SCOPE_TEXT_WIDTH)
 
 
 def table_cells(report: Report, depth: int | None = None) -> tuple[list[tuple[str, tuple[str, ...]]], tuple[str, ...]]:

@@ -163,7 +163,7 @@ SPEC_ERRORS = {
     ),
     'too_many_layers': (
         'INPUT(1, 28, 28) -> [[RELU] * 1000] * 1000',
-        'spec.cnn:1:21: error: the network expands to more than 100,000 layers\n'
+        'spec.cnn:1:21: error: the network expands to more than 20,000 layers\n'
         '    INPUT(1, 28, 28) -> [[RELU] * 1000] * 1000\n'
         '                        ^~~~~~~~~~~~~~~~~~~~~~\n',
     ),
@@ -842,12 +842,14 @@ def test_default_of_a_block(tmp_path, monkeypatch, capsys):
                "                      ^~~~\n")
 
 
-def test_blocks_doubling_each_other_stop_at_the_layer_limit(tmp_path, monkeypatch, capsys):
-    """Forty blocks each calling the previous one twice would be 2^40 layers: refused, not a hang."""
+@pytest.mark.parametrize("body", ["RELU -> RELU", "[]"])
+def test_blocks_doubling_each_other_stop_at_the_call_limit(body, tmp_path, monkeypatch, capsys):
+    """Forty blocks each calling the previous one twice would be 2^40 calls (of layers, or of nothing at all):
+    refused at the call limit, not a hang."""
     monkeypatch.chdir(tmp_path)
-    lines = ["block b0() { RELU -> RELU }"] + [f"block b{i}() {{ b{i - 1}() -> b{i - 1}() }}" for i in range(1, 40)]
+    lines = [f"block b0() {{ {body} }}"] + [f"block b{i}() {{ b{i - 1}() -> b{i - 1}() }}" for i in range(1, 40)]
     (tmp_path / "net.cnn").write_text("\n".join(lines + ["INPUT(3, 4, 4) -> b39()"]))
     assert run(["analyze", "net.cnn"], capsys) == (
-        1, "", "net.cnn:1:22: error: the network expands to more than 100,000 layers\n"
-               "    block b0() { RELU -> RELU }\n"
-               "                         ^~~~\n")
+        1, "", "net.cnn:5:14: error: the network makes more than 20,000 block calls\n"
+               "    block b4() { b3() -> b3() }\n"
+               "                 ^~~~\n")
