@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from functools import lru_cache
 
 from .analysis.analyze import DTYPE_BYTES
 from .lang.errors import CnnspecError, format_diagnostic
@@ -23,6 +24,7 @@ def _spec_arguments(parser: argparse.ArgumentParser) -> None:
                                                         "(choice(...), randint(...))")
 
 
+@lru_cache(maxsize=1)
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cnnspec", description="Describe a CNN in lecture notation; get every layer's shape, parameters, "
@@ -146,17 +148,23 @@ def _whole_number(minimum: int):
     return convert
 
 
-def _variables(assignments: list[str]) -> dict:
-    from .analysis.resolve import evaluate
+def _variables(args, program=None) -> dict:
+    """The values of --set, checked against the spec (`program`, else the file read again): a name the spec
+    lacks is reported as the option's mistake, since the commands themselves say nothing of --set."""
+    from .analysis.resolve import evaluate, resolve
     from .lang.syntax import parse_value
 
     values = {}
-    for assignment in assignments:
+    for assignment in args.variables:
         match = re.fullmatch(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*=(.*)", assignment, re.S)
         if not match:
             raise CnnspecError(f"--set expects NAME=VALUE, e.g. --set N=3, not {assignment!r}", path="--set")
         name, text = match.groups()
         values[name] = evaluate(parse_value(text, path=f"--set {name}"))
+    if values:
+        from . import load
+
+        resolve(program or load(args.file), values, given_as="--set")
     return values
 
 
@@ -165,7 +173,8 @@ def _spec(args):
     student gets (drawn as their worksheet is, invalid draws drawn again)."""
     from . import load
 
-    program, variables = load(args.file), _variables(args.variables)
+    program = load(args.file)
+    variables = _variables(args, program)
     if not args.variant:
         return program, variables
     from .homework.worksheet import exercise
@@ -238,7 +247,7 @@ def _table_task(args):
     from .homework.worksheet import parse_question
 
     columns = tuple(c.strip().lower() for c in args.columns.split(",") if c.strip())
-    return TableTask(args.file, tuple(_variables(args.variables).items()), columns,
+    return TableTask(args.file, tuple(_variables(args).items()), columns,
                      tuple(parse_question(q) for q in args.questions), getattr(args, "weights", None), args.variant)
 
 
@@ -271,7 +280,7 @@ def _check_code(args) -> int:
     from .homework.tasks import CodeTask
     from .bridge.lower import require_torch
 
-    task = CodeTask(args.file, tuple(_variables(args.variables).items()), args.class_name, args.variant,
+    task = CodeTask(args.file, tuple(_variables(args).items()), args.class_name, args.variant,
                     args.timeout, args.memory)
 
     def prepare():  # torch and the spec are the instructor's: fail before grading anyone

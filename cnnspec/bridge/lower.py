@@ -8,9 +8,12 @@ out again here. torch is imported only by this module (and `modules`, the classe
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 
 from .. import ops
+from ..analysis.analyze import DTYPE_BYTES
+from ..lang.errors import CnnspecError
 from ..lang.ir import Block, Group, Layer, Merge, Network, Repeat
 from ..lang.syntax import Program
 
@@ -18,14 +21,45 @@ TORCH_MISSING = "this needs PyTorch: install cnnspec[torch] (pip install 'cnnspe
 
 
 def require_torch():
-    """torch, or a CnnspecError that says how to get it."""
-    try:
-        import torch
-    except ImportError:
-        from ..lang.errors import CnnspecError
+    """torch, or a CnnspecError that says how to get it.
 
-        raise CnnspecError(TORCH_MISSING) from None
+    torch works without NumPy, which cnnspec never uses, but warns at import when NumPy is missing; a user of
+    cnnspec should not see that.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Failed to initialize NumPy")
+        try:
+            import torch
+        except ImportError:
+            raise CnnspecError(TORCH_MISSING) from None
     return torch
+
+
+def torch_device(torch, device):
+    """`device` as a torch.device this PyTorch can use, or a CnnspecError saying why not (`cuda` on a CPU build,
+    a name that is no device)."""
+    try:
+        chosen = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise CnnspecError(f"`{device}` is not a device PyTorch knows: write cpu, meta, cuda or another of "
+                           "torch's device types") from None
+    if chosen.type not in ("cpu", "meta"):
+        try:
+            torch.empty(0, device=chosen)  # a device type torch knows, but this build or this machine lacks it
+        except (RuntimeError, AssertionError) as exc:
+            said = str(exc).strip().split("\n")[0].split(". ")[0].rstrip(".")
+            raise CnnspecError(f"the device `{device}` cannot be used: this PyTorch or this machine has no "
+                               f"{chosen.type} (torch says: {said})") from None
+    return chosen
+
+
+def torch_dtype(torch, dtype):
+    """A dtype given by name (`float16`) or as a torch.dtype."""
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype not in DTYPE_BYTES:
+        raise ValueError(f"dtype must be a torch.dtype or one of {', '.join(DTYPE_BYTES)}, not {dtype!r}")
+    return getattr(torch, dtype)
 
 
 def lower(net: Program | Network, *, device=None, dtype=None, seed: int | None = None, **variables):
@@ -41,9 +75,11 @@ def lower(net: Program | Network, *, device=None, dtype=None, seed: int | None =
 def lower_analyzed(net: Network, report, *, device=None, dtype=None, seed: int | None = None):
     """`lower` for a network already analyzed (its Report gives every shape and name)."""
     torch = require_torch()
+    chosen = torch_device(torch, device if device is not None else "cpu")
+    dtype = torch_dtype(torch, dtype) if dtype is not None else None
     if seed is not None:
         torch.manual_seed(seed)
-    with torch.device(device if device is not None else "cpu"):
+    with chosen:
         module = _Builder(report).network(net)
     if dtype is not None:
         module = module.to(dtype)
@@ -115,7 +151,6 @@ def _probe(scope_class):
 
 def _name(path: str, node) -> str:
     """The child's name in its module: the last part of its path, unless torch.nn.Module has it already."""
-    from ..lang.errors import CnnspecError
     from .modules import Scope
 
     name = path.rsplit(".", 1)[-1]

@@ -65,6 +65,7 @@ from ..lang.words import join_words, shape_text, value_text
 
 # Fork after importing torch is safe on Linux (DataLoader workers do it); elsewhere a fresh process each.
 USE_FORK_SERVER = sys.platform.startswith("linux")
+SANDBOX = "cnnspec.homework.sandbox"  # the child's side, run with `python -m`
 STARTUP_LIMIT = 300.0  # seconds a child may take to import torch before the student's clock starts
 SERVER_SLACK = 60.0  # beyond a job's time limit, how long to wait for the fork server before giving up on it
 OUTPUT_LINES = 20  # of those, lines shown with a submission that could not be graded
@@ -267,9 +268,8 @@ def _child_env() -> dict:
 def _run_fresh(directory: str, timeout: float) -> _Ended:
     """One child process for one job; the student's clock starts when it reports its first phase."""
     with open(os.path.join(directory, "child.log"), "wb") as log:
-        process = subprocess.Popen([sys.executable, "-m", "cnnspec.homework.sandbox", directory], stdin=subprocess.DEVNULL,
-                                   stdout=log, stderr=log, cwd=directory, env=_child_env(),
-                                   start_new_session=True)
+        process = subprocess.Popen([sys.executable, "-m", SANDBOX, directory], stdin=subprocess.DEVNULL,
+                                   stdout=log, stderr=log, cwd=directory, env=_child_env(), start_new_session=True)
     phases = os.path.join(directory, "phases")
     deadline = time.monotonic() + STARTUP_LIMIT
     clock_started = False
@@ -312,11 +312,16 @@ class _ServerLost(Exception):
 
 
 class _ForkServer:
-    """`python -m cnnspec.homework.sandbox --serve` for this grader process; its answers go to the threads waiting."""
+    """`python -m cnnspec.homework.sandbox --serve` for this grader process; its answers go to the threads waiting.
+
+    What the server itself prints (torch's warnings) is dropped: a student's output is kept per job, and the
+    instructor's terminal shows only the grades.
+    """
 
     def __init__(self):
-        self.process = subprocess.Popen([sys.executable, "-m", "cnnspec.homework.sandbox", "--serve"], stdin=subprocess.PIPE,
-                                        stdout=subprocess.PIPE, env=_child_env(), start_new_session=True)
+        self.process = subprocess.Popen([sys.executable, "-m", SANDBOX, "--serve"], stdin=subprocess.PIPE,
+                                        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_child_env(),
+                                        start_new_session=True)
         self.owner = os.getpid()
         self.lock = threading.Lock()
         self.pending: dict[int, Future] = {}

@@ -116,10 +116,11 @@ def work(directory: str) -> None:
 
 
 def _run(job: dict, directory: str, result: _Result) -> dict:
-    import torch
-
-    from ..lang.errors import CnnspecError
     from ..bridge.importer import from_torch
+    from ..bridge.lower import require_torch
+    from ..lang.errors import CnnspecError
+
+    torch = require_torch()
 
     path, shape = job["file"], tuple(job["input"])
     output = _CappedOutput(os.path.join(directory, "output.txt"))
@@ -412,10 +413,12 @@ def _warm_up() -> None:
     """What every job needs, done once before forking: torch, torch.fx, cnnspec's importer and its tables,
     and torch's first use of the meta device (which imports torch._dynamo). One thread, and no thread pool
     started, so that the forked workers inherit no locked state."""
+    from ..bridge.importer import from_torch
+    from ..bridge.lower import require_torch
+
+    require_torch()  # imports torch without its warning about NumPy
     import torch
     import torch.fx  # noqa: F401
-
-    from ..bridge.importer import from_torch
 
     torch.set_num_threads(1)
 
