@@ -1,26 +1,21 @@
-"""Property tests: random valid chains against PyTorch, and random or mangled text against the error contract.
+"""Property test: random valid chains against PyTorch.
 
-1. Differential. A hypothesis strategy draws a random *valid* chain: an input of rank 0 to 3, then layers
-   whose PyTorch call would succeed on the current shape, sometimes wrapped in (nested) repeats. From the
-   same random choices it writes the spec text and builds the equivalent ``nn.Sequential`` by hand. The
-   mapping from layer to torch module and the shape rules used to keep the chain valid are this file's own
-   (PyTorch's documented formulas and aten's shape checks), not cnnspec's. cnnspec must then agree with one
-   batch-1 pass of the module on the meta device (``torch_reference.measure``), layer by layer.
+A hypothesis strategy draws a random *valid* chain: an input of rank 0 to 3, then layers whose PyTorch call
+would succeed on the current shape, sometimes wrapped in (nested) repeats. From the same random choices it
+writes the spec text and builds the equivalent ``nn.Sequential`` by hand. The mapping from layer to torch
+module and the shape rules used to keep the chain valid are this file's own (PyTorch's documented formulas and
+aten's shape checks), not cnnspec's. cnnspec must then agree with one batch-1 pass of the module on the meta
+device (``torch_reference.measure``), layer by layer.
 
-2. Robustness. Random text, and valid specs mangled character by character or token by token, must either
-   analyze or raise ``CnnspecError`` whose diagnostics point at a line and column; the CLI must exit 0 or 1
-   with no traceback on the same texts.
-
-Both tests are derandomized and use no example database, so CI sees the same examples on every run (the
-examples change only when this file, cnnspec's source or hypothesis change). A run takes about 25 s;
-each test shrinks only the first failure it finds (report_multiple_bugs=False), which keeps a failing run
-well under a minute too.
+The test is derandomized and uses no example database, so CI sees the same examples on every run (the
+examples change only when this file, cnnspec's source or hypothesis change); it shrinks only the first failure
+it finds (report_multiple_bugs=False). Random and mangled text against the error contract is the fuzz test's,
+tests/lang/test_fuzz.py, which draws on this file's chains.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Union
@@ -653,142 +648,3 @@ def test_random_chains_match_torch(net: Network):
     assert tuple(report.output_shape) == final
     assert (report.totals.params, report.totals.buffers, report.totals.macs) == (
         sum(e[4] for e in expected), sum(e[5] for e in expected), sum(e[6] for e in expected))
-
-
-# =============================================================================== 2. robustness test
-
-# Texts to mangle: the example specs, plus short ones for what they do not show (every layer kind, words,
-# strings, tuples, `let` and `default`, nested repeats). Generated chains are mangled too.
-SEED_TEXTS = [
-    "INPUT(3, 16, 16) -> RESIZE(scale=1.5, mode=bilinear, align=true) -> LRN(3, alpha=0.001)"
-    " -> CONV(4, k=(3, 1), p=same, d=2) -> AVGPOOL(2, ceil=true) -> ADAPTIVEMAXPOOL((2, 3)) -> FLATTEN -> FC(10)",
-    "INPUT(2, 9) -> UPSAMPLE(size=12, mode='nearest-exact') -> MAXPOOL(3, s=2, p=1, d=2, ceil=true)"
-    " -> LEAKYRELU(0.2) -> GMP -> DROPOUT(0.25) -> SOFTMAX -> DENSE(3, bias=false, in=2)",
-    "let W = 4\ndefault CONV(W, k=3, p=1)\nINPUT(1, 4, 6, 6) → [CONV → BN → GELU] × 2 → "
-    "INTERPOLATE(scale=(1, 0.5, 0.5), mode=trilinear) → GAP → FLATTEN → LINEAR(W * 2 // 3)",
-    "INPUT(8) -> [[FC(8) -> TANH] * 2 -> IDENTITY] * 0 -> SIGMOID -> FC(out=2, in=8)",
-]
-
-
-def _inlined(path: Path) -> str:
-    """A spec's text with each `import "file"` replaced by that file's statements, so that the text analyzes
-    from a string (an import is found relative to the importing file, and a string has none)."""
-    return re.sub(r'^import\s+"([^"]+)"', lambda m: _inlined(path.parent / m[1]),
-                  path.read_text(encoding="utf-8"), flags=re.M)
-
-
-SPEC_TEXTS = [_inlined(path) for path in sorted(SPECS_DIR.glob("*.cnn"))] + SEED_TEXTS
-
-# Pieces worth inserting: the grammar's own punctuation and keywords, odd whitespace and characters.
-FRAGMENTS = ["(", ")", "[", "]", ",", "=", "->", "→", "-", ">", "*", "×", "+", "/", "//", "%", ".", "#", "\n",
-             " ", "\t", "\r", "\f", "\v", "\ufeff", "\u2028", "\x85", "\x00", '"', "'", "_", "e", "é", "😀",
-             "let x = 3\n", "default CONV(k=3)\n", "let", "default", "INPUT", "INPUT(3, 8, 8) -> ", "[", "] * 2",
-             " * 0", "-> FC(10)", "-> CONV(4, k=3)", "-> FLATTEN", "-> RESIZE(scale=2)", "k=", "p=same",
-             "{", "}", "|", ":", "a: ", "ADD {", "block", "import", "if", "else", "and", "or", "not", "==",
-             "<", "block b(x) { RELU }\n", "import 'no_such.cnn'\n"]
-# Numbers (and things in number position) that stress evaluation and the shape rules.
-FLOATS = ["0.0", "-0.5", "1e-320", "1e300", "1e308", "1e309", "1e154 * 1e154", "(1e308 * 10 - 1e308 * 10)",
-          "9" * 400 + ".0"]
-NUMBERS = ["0", "1", "-1", "2", "-0.0", "0.5", "3.5", "1e-9", "1e-320", "1e300", "1e308", "1e309", "1e308 * 10",
-           "(1e308 * 10 - 1e308 * 10)", "99999999", "100000000", "100000001", "10001", "9" * 40, "9" * 400,
-           "9" * 5000, "1_000", "7 // 0", "1 / 0", "2 % 0", "1 / 3", "7 / 2", "2.5 // 0.5", "(2, 3)", "(1,)",
-           "(2, 3, 4, 5)", "(0, 0)", "same", "valid", "true", "x", "'bilinear'", '"3"', "-(2)", "+3"]
-NAMES = ["INPUT", "CONV", "MAXPOOL", "AVGPOOL", "ADAPTIVEAVGPOOL", "ADAPTIVEMAXPOOL", "GAP", "GMP", "RELU",
-         "SIGMOID", "TANH", "LEAKYRELU", "GELU", "SOFTMAX", "IDENTITY", "BN", "LRN", "DROPOUT", "FLATTEN", "FC",
-         "RESIZE", "POOL", "LINEAR", "UPSAMPLE", "CONVV", "k", "s", "p", "d", "g", "in", "out", "bias", "ceil",
-         "size", "scale", "mode", "align", "slope", "same", "valid", "true", "false", "let", "default",
-         "nearest", "bilinear", "area", "trilinear", "linear", "bicubic", "W", "x", "_", "True"]
-
-NUMBER_RE = re.compile(r"(?<![A-Za-z_0-9.])[0-9][0-9_]*(?:\.[0-9]*)?(?:[eE][-+]?[0-9]+)?")
-FLOAT_RE = re.compile(r"(?<![A-Za-z_0-9.])[0-9]*\.[0-9]+(?:[eE][-+]?[0-9]+)?")
-NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def _position(draw, text: str) -> int:
-    return draw(st.integers(0, len(text)))
-
-
-def _fragment(draw) -> str:
-    return draw(st.one_of(st.sampled_from(FRAGMENTS), st.text(min_size=1, max_size=3)))
-
-
-def _replace_match(draw, text: str, pattern: re.Pattern, choices: list[str]) -> str:
-    matches = list(pattern.finditer(text))
-    if not matches:
-        return text
-    m = draw(st.sampled_from(matches))
-    return text[: m.start()] + draw(st.sampled_from(choices)) + text[m.end():]
-
-
-def mutate(draw, text: str) -> str:
-    # Token swaps mostly keep the text parseable and so reach evaluation and the shape rules; character
-    # edits mostly test the parser's errors.
-    kind = draw(st.sampled_from(["number", "float", "name", "delete", "insert", "replace", "truncate",
-                                 "duplicate", "number", "float", "number", "float", "name"]))
-    if kind == "number":
-        return _replace_match(draw, text, NUMBER_RE, NUMBERS)
-    if kind == "float":  # where a float is, a float is likely to be taken: scales, slopes, probabilities
-        return _replace_match(draw, text, FLOAT_RE, FLOATS)
-    if kind == "name":
-        return _replace_match(draw, text, NAME_RE, NAMES)
-    i = _position(draw, text)
-    if kind == "truncate":
-        return text[:i]
-    j = draw(st.integers(i, min(len(text), i + 12)))
-    if kind == "delete":
-        return text[:i] + text[j:]
-    if kind == "insert":
-        return text[:i] + _fragment(draw) + text[i:]
-    if kind == "replace":
-        return text[:i] + _fragment(draw) + text[max(j, i + 1):]
-    return text[:j] + text[i:j] + text[j:]  # duplicate
-
-
-@st.composite
-def mangled_specs(draw) -> str:
-    text = draw(st.one_of(st.sampled_from(SPEC_TEXTS), networks().map(lambda net: net.text)))
-    text = mutate(draw, text)
-    while rarely(draw, 3):
-        text = mutate(draw, text)
-    return text
-
-
-ERROR_HEAD = re.compile(r"<string>:(\d+):(\d+): error: ")
-
-
-def check_library(text: str) -> None:
-    """parse + analyze either succeed or raise a CnnspecError that points at a line and column."""
-    try:
-        cnnspec.analyze(cnnspec.parse(text))
-    except cnnspec.CnnspecError as error:
-        assert error.diagnostics, "a CnnspecError without diagnostics"
-        for diagnostic in error.diagnostics:
-            assert diagnostic.span is not None, f"diagnostic without a span: {diagnostic.message!r}"
-            assert diagnostic.span.line >= 1 and diagnostic.span.column >= 1, diagnostic
-        message = str(error)
-        head = ERROR_HEAD.match(message)
-        assert head, f"message does not start with <string>:LINE:COLUMN: error: {message!r}"
-        assert (int(head[1]), int(head[2])) == (error.diagnostics[0].line, error.diagnostics[0].column)
-
-
-@settings(max_examples=1000, deadline=None, derandomize=True, database=None, report_multiple_bugs=False,
-          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                 # capsys is emptied by readouterr() in every example, and the file is
-                                 # rewritten each time, so sharing them across examples is harmless.
-                                 HealthCheck.function_scoped_fixture])
-@given(text=st.one_of(mangled_specs(), st.text()))
-def test_any_text_analyzes_or_raises_cnnspec_error(text: str, tmp_path_factory, capsys):
-    check_library(text)  # hypothesis prints the falsifying text itself
-
-    path = tmp_path_factory.getbasetemp() / "property.cnn"
-    with open(path, "w", encoding="utf-8", errors="surrogatepass", newline="") as handle:
-        handle.write(text)
-    capsys.readouterr()
-    code = cnnspec.cli.main(["analyze", str(path)])
-    out, err = capsys.readouterr()
-    assert code in (0, 1), code
-    assert "Traceback" not in out + err
-    if code == 0:
-        assert out
-    else:
-        assert ": error: " in err
