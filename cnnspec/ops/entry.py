@@ -195,7 +195,7 @@ class TorchSource:
 
 # ------------------------------------------------------------------------------ import from torch
 #
-# The importer (bridge/importer.py) traces a torch module and finds, for each module or function call, the kind
+# The importer (bridge/importer/) traces a torch module and finds, for each module or function call, the kind
 # it is from the registry's FromTorch entries; the entry's writer gives the layer's text. A writer sees `ctx`:
 # ctx.inp / ctx.out, the input and output shapes without the batch (ctx.full_in / ctx.full_out with it),
 # ctx.args / ctx.kwargs (a call's arguments, each graph value replaced by its tensor or number),
