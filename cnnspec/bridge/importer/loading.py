@@ -14,7 +14,7 @@ from ...lang.errors import CnnspecError, suggest
 from ...lang.words import value_text
 
 # Frames in here are cnnspec's own, never the line to name in an exception raised by the user's code.
-_BRIDGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_CNNSPEC = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def parse_input_shape(text: str) -> tuple[int, ...]:
@@ -162,7 +162,7 @@ def _user_line(exc: BaseException, path: str | None) -> str:
             return f"line {frame.lineno}"
     for frame in reversed(frames):
         filename = os.path.abspath(frame.filename)
-        if not filename.startswith(_BRIDGE) and not any(f"{os.sep}{package}{os.sep}" in filename
+        if not filename.startswith(_CNNSPEC) and not any(f"{os.sep}{package}{os.sep}" in filename
                                                         for package in ("torch", "importlib")):
             return f"{os.path.basename(filename)}, line {frame.lineno}"
     return ""
