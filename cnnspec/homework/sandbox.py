@@ -317,10 +317,10 @@ def _error(phase: str, kind: str, message: str) -> dict:
 
 def _failure(phase: str, exc: BaseException, job: dict, doing: str) -> dict:
     """An exception raised by the student's code, in one line: what was being done, the exception, the line."""
-    from ..bridge.importer import _exception_text
+    from ..bridge.importer import exception_text
 
     path = job["file"]
-    text = re.sub(r"\[enforce fail at [^\]]*\] [^.]*\. ", "", _exception_text(exc, path))  # torch's C++ prefix
+    text = re.sub(r"\[enforce fail at [^\]]*\] [^.]*\. ", "", exception_text(exc, path))  # torch's C++ prefix
     if isinstance(exc, MemoryError) or (isinstance(exc, RuntimeError) and
                                         any(w in str(exc).lower() for w in _MEMORY_WORDS)):
         return _error(phase, "memory", f"{doing} ran out of memory (limit {job['memory_mb']} MiB): {text}")

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 
 from ..lang.words import shape_text
-from .entry import (FromTorch, LayerContext, LayerResult, OpSpec, Slip, SourceArg, TorchSource, Window, Working,
-                    in_channels, layer_text, nn_class, out_channels, power, ranked, same_value, unless)
+from .entry import (FromTorch, LayerContext, LayerResult, OpSpec, Slip, SourceArg, TorchSource, Unimportable, Window,
+                    Working, in_channels, layer_text, nn_class, out_channels, power, ranked, same_value, unless)
 from .params import BIAS, DILATION, KERNEL, REQUIRED, STRIDE, Param
 from .windows import (axes_working, check_window_fits, conv_output_size, effective_kernel, size_slips, warn_untiled,
                       window_geometry)
@@ -121,6 +121,11 @@ def _conv_from_module(m, ctx):
                        bias=False if m.bias is None else None)]
 
 
+def _conv_check_input(m, shape):
+    if shape[0] != m.in_channels:
+        raise Unimportable(f"expects {m.in_channels} input channels but receives {shape_text(shape)}")
+
+
 ENTRIES = (
     OpSpec("conv", "convolution; rank (1-D, 2-D, 3-D) taken from the input", _conv,
            (Param("out", "channels", "output channels", REQUIRED, aliases=("out_channels", "c"), minimum=1),
@@ -142,6 +147,6 @@ ENTRIES = (
                          channels=lambda calls, shape: any(args["g"] == "in" for args in calls)),
                SourceArg("bias", "bias", default=True)),
                channels=lambda channels, args, shape: args["out_channels"]),
-           from_modules=(FromTorch(ranked("torch.nn.Conv"), _conv_from_module),),
+           from_modules=(FromTorch(ranked("torch.nn.Conv"), _conv_from_module, check_input=_conv_check_input),),
            derive=_conv_working, slips=_conv_slips),
 )

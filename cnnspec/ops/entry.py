@@ -195,11 +195,12 @@ class TorchSource:
 
 # ------------------------------------------------------------------------------ import from torch
 #
-# The importer (bridge/importer.py) traces a torch module and finds, for each module or function call, the kind
+# The importer (bridge/importer/) traces a torch module and finds, for each module or function call, the kind
 # it is from the registry's FromTorch entries; the entry's writer gives the layer's text. A writer sees `ctx`:
 # ctx.inp / ctx.out, the input and output shapes without the batch (ctx.full_in / ctx.full_out with it),
-# ctx.bind(names, defaults) (a call's arguments by name), ctx.note(text) and ctx.reshape() (the text of a
-# view that flattens). It raises Unimportable for what cnnspec cannot write.
+# ctx.args / ctx.kwargs (a call's arguments, each graph value replaced by its tensor or number),
+# ctx.bind(names, defaults) (them by name), ctx.note(text) and ctx.reshape() (the text of a view that
+# flattens). It raises Unimportable for what cnnspec cannot write.
 
 
 class Unimportable(Exception):
@@ -215,12 +216,16 @@ class FromTorch:
     """
 
     names: tuple[str, ...]
-    # A module's writer takes (module, ctx), a function's (ctx); both give the layer texts. None for a merge,
-    # whose name is all there is to write.
+    # A module's writer takes (module, ctx), a function's (ctx); both give the layer texts. A merge has none to
+    # give (its name is written where its branches join): its writer, if any, only refuses a call that is no
+    # such join, and None accepts every one.
     write: Callable | None = None
     # Matched by the class's name within the first name's package, which is never imported (torchvision is
     # no dependency of cnnspec). Subclasses do not count.
     by_name: bool = False
+    # (module, input shape without the batch) → raises Unimportable when the module cannot take that input:
+    # the importer asks before the module runs on the meta device, whose own messages are terse.
+    check_input: Callable | None = None
 
 
 # ------------------------------------------------------------------------------------- the entry
@@ -246,6 +251,9 @@ class OpSpec:
     # when it keeps the class's forward), and functions or Tensor methods.
     from_modules: tuple[FromTorch, ...] = ()
     from_functions: tuple[FromTorch, ...] = ()
+    # The importer writes `default NAME(…)` once, and the layers plainly, when every layer of this kind has the
+    # same arguments (BN's eps and momentum in torchvision's MobileNetV3 and GoogLeNet).
+    import_default: bool = False
     # How the rule's numbers are worked out, in the notation of the lecture notes (answer keys, feedback).
     derive: Callable[[LayerContext, LayerResult], Working] | None = None
     # Known wrong ways to work them out (grading), given the (index, output shape) of every layer.

@@ -62,6 +62,12 @@ def _linear_from_module(m, ctx, flattens=False):
     return [layer_text("FC", m.out_features, bias=False if m.bias is None else None)]
 
 
+def _linear_check_input(m, shape, flattens=False):
+    """torch's Linear reads the last axis; FlattenLinear flattens first, so every feature of a sample counts."""
+    if (math.prod(shape) if flattens else shape[-1]) != m.in_features:
+        raise Unimportable(f"expects {m.in_features} input features but receives {shape_text(shape)}")
+
+
 ENTRIES = (
     OpSpec("fc", "fully connected; flattens a spatial input first", _fc,
            (Param("out", "int", "output features", REQUIRED, aliases=("out_features",), minimum=1),
@@ -75,8 +81,9 @@ ENTRIES = (
                SourceArg("out_features", "out", out_channels, positional=True),
                SourceArg("bias", "bias", default=True)),
                flattening_cls="FlattenLinear", channels=lambda channels, args, shape: args["out_features"]),
-           from_modules=(FromTorch(("torch.nn.Linear",), _linear_from_module),
+           from_modules=(FromTorch(("torch.nn.Linear",), _linear_from_module, check_input=_linear_check_input),
                          FromTorch(("cnnspec.bridge.modules.FlattenLinear",),
-                                   lambda m, ctx: _linear_from_module(m, ctx, flattens=True))),
+                                   lambda m, ctx: _linear_from_module(m, ctx, flattens=True),
+                                   check_input=lambda m, shape: _linear_check_input(m, shape, flattens=True))),
            derive=_fc_working, slips=_fc_slips),
 )

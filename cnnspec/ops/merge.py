@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import NoReturn
 
 from ..lang.words import shape_text
-from .entry import FromTorch, LayerContext, LayerResult, OpSpec, Working, own_module
+from .entry import FromTorch, LayerContext, LayerResult, OpSpec, Unimportable, Working, own_module
 
 
 def _merge_mismatch(ctx: LayerContext, i: int, j: int, needs: str) -> NoReturn:
@@ -41,6 +41,20 @@ def _mul(ctx: LayerContext) -> LayerResult:
     return LayerResult(out)
 
 
+def _add_from_call(ctx) -> list[str]:
+    if ctx.bind(("input", "other", "alpha"), {"alpha": 1})["alpha"] != 1:
+        raise Unimportable("only a plain sum (alpha=1) is an ADD")
+    return []
+
+
+def _concat_from_call(ctx) -> list[str]:
+    bound = ctx.bind(("tensors", "dim"), {"axis": 0})  # torch.concatenate names it axis
+    dim = bound.get("dim", bound["axis"])
+    if dim % len(ctx.full_out) != 1:
+        raise Unimportable(f"it concatenates on axis {dim}; cnnspec's CONCAT joins the channels (dim=1)")
+    return []
+
+
 def _concat_working(ctx: LayerContext, result: LayerResult) -> Working:
     return Working(size=" + ".join(str(shape[0]) for shape in ctx.branches))
 
@@ -49,11 +63,11 @@ ENTRIES = (
     OpSpec("add", "the sum of its branches (a residual connection)", _add, merge=True,
            aliases={"sum": {}, "residual": {}}, example="ADD { CONV(64, k=3, p=1) -> BN | IDENTITY }",
            module=own_module("Add"), from_modules=(FromTorch(("cnnspec.bridge.modules.Add",)),),
-           from_functions=(FromTorch(("operator.add", "operator.iadd", "torch.add", "Tensor.add")),)),
+           from_functions=(FromTorch(("operator.add", "operator.iadd", "torch.add", "Tensor.add"), _add_from_call),)),
     OpSpec("concat", "its branches concatenated on the channels", _concat, merge=True,
            aliases={"cat": {}}, example="CONCAT { CONV(64, k=1) | CONV(64, k=3, p=1) }", module=own_module("Concat"),
            from_modules=(FromTorch(("cnnspec.bridge.modules.Concat",)),),
-           from_functions=(FromTorch(("torch.cat", "torch.concat", "torch.concatenate")),),
+           from_functions=(FromTorch(("torch.cat", "torch.concat", "torch.concatenate"), _concat_from_call),),
            derive=_concat_working),
     OpSpec("mul", "the element-wise product of its branches, broadcast (a gate)", _mul, merge=True,
            aliases={"gate": {}}, example="MUL { IDENTITY | GAP -> CONV(16, k=1) -> SIGMOID }", module=own_module("Mul"),

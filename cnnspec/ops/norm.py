@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..lang.words import shape_text
 from .entry import (FromTorch, LayerContext, LayerResult, OpSpec, Slip, SourceArg, TorchSource, Unimportable, Working,
                     in_channels, layer_text, nn_class, ranked, unless)
 from .params import REQUIRED, Param
@@ -37,6 +38,11 @@ def _batchnorm_from_module(m, ctx):
     return [layer_text("BN", eps=unless(m.eps, 1e-5), momentum=unless(m.momentum, 0.1))]
 
 
+def _batchnorm_check_input(m, shape):
+    if shape[0] != m.num_features:
+        raise Unimportable(f"expects {m.num_features} channels but receives {shape_text(shape)}")
+
+
 def _lrn_from_module(m, ctx):
     return [layer_text("LRN", m.size, alpha=unless(m.alpha, 1e-4), beta=unless(m.beta, 0.75),
                        k=unless(m.k, 1.0))]
@@ -51,8 +57,9 @@ ENTRIES = (
            source=TorchSource("nn.BatchNorm{rank}d", (
                SourceArg("num_features", value=in_channels, positional=True, channels=True),
                SourceArg("eps", "eps", default=1e-5), SourceArg("momentum", "momentum", default=0.1))),
-           from_modules=(FromTorch(ranked("torch.nn.BatchNorm"), _batchnorm_from_module),),
-           derive=_batchnorm_working, slips=_batchnorm_slips),
+           from_modules=(FromTorch(ranked("torch.nn.BatchNorm"), _batchnorm_from_module,
+                                   check_input=_batchnorm_check_input),),
+           import_default=True, derive=_batchnorm_working, slips=_batchnorm_slips),
     OpSpec("lrn", "local response normalisation", _lrn,
            (Param("size", "int", "neighbouring channels", REQUIRED, minimum=1),
             Param("alpha", "float", "scale", 1e-4), Param("beta", "float", "exponent", 0.75),

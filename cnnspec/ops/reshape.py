@@ -120,6 +120,10 @@ ENTRIES = (
            source=TorchSource("nn.Flatten", channels=lambda channels, args, shape:
                               channels if math.prod(shape[1:]) == 1 else None),
            from_modules=(FromTorch(("torch.nn.Flatten",), lambda m, ctx: ctx.reshape()),),
+           # Views: a FLATTEN when they flatten every axis but the batch, nothing when they keep the shape.
+           from_functions=(FromTorch(("torch.flatten", "torch.reshape", "torch.squeeze", "Tensor.view",
+                                      "Tensor.reshape", "Tensor.flatten", "Tensor.squeeze"),
+                                     lambda ctx: ctx.reshape()),),
            derive=_flatten_working, slips=_flatten_slips),
     OpSpec("channelshuffle", "channel shuffle (ShuffleNet)", _channel_shuffle,
            (Param("groups", "int", "groups", REQUIRED, aliases=("g",), minimum=1),),

@@ -1,0 +1,48 @@
+"""PyTorch to cnnspec: `from_torch(module, input_shape)` writes the `.cnn` text of an nn.Module.
+
+The module is traced with torch.fx (so an ordinary `forward` with residual additions, `torch.cat`,
+`torch.chunk` and flattening views works, not only nn.Sequential), its shapes are propagated on the
+meta device (no weights are touched, no arithmetic is done), and the traced graph is turned back into a
+chain: every supported module or function becomes its layer, a value used by several later nodes starts
+branches that end where they join (`ADD { … | … }`, `CONCAT`, `MUL`), and consecutive identical
+stretches are folded into `[…] * N`.
+
+`load_class("model.py:Net")` imports a Python file (which runs its code) and instantiates the class with
+no arguments; `import_file(spec, input_shape)` does both. Every failure a user can cause, from a missing
+file to an unsupported layer or an input that does not fit, is a one-line CnnspecError.
+
+The steps, one module each: `loading` (the user's file, its class, the input shape), `trace` (torch.fx and
+the meta device, with `kinds`, the registry's tables of which torch module or function is which kind),
+`dataflow` (the tensors and the layers each writes), `chain` (branches and joins) and `text` (folding and
+writing). torch is imported inside the functions only: `import cnnspec` never imports it.
+"""
+
+from __future__ import annotations
+
+from .chain import chain
+from .dataflow import dataflow
+from .loading import checked_shape, exception_text, load_class, parse_input_shape, split_spec
+from .text import spec_text
+from .trace import Trace
+
+__all__ = ["exception_text", "from_torch", "import_file", "load_class", "parse_input_shape"]
+
+
+def from_torch(module, input_shape) -> str:
+    """The `.cnn` text of `module` for one sample of `input_shape` (channels first, no batch axis)."""
+    shape = checked_shape(input_shape, None)
+    return _import(module, shape, type(module).__name__, None)
+
+
+def import_file(spec: str, input_shape) -> str:
+    """`load_class(spec)` then `from_torch`, errors reported against the Python file."""
+    path, name = split_spec(spec)
+    shape = checked_shape(input_shape, None)  # before the user's code runs
+    module = load_class(spec)
+    return _import(module, shape, name or type(module).__name__, path)
+
+
+def _import(module, shape, label: str, path: str | None) -> str:
+    trace = Trace(module, shape, label, path).run()
+    nodes, result, notes = dataflow(trace)
+    return spec_text(label, shape, notes, chain(trace, nodes, trace.input_node, result))

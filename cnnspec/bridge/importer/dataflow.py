@@ -1,0 +1,185 @@
+"""The traced graph as the flow of tensors: for every node that carries one, the layers its registry writer
+gives, the nodes it reads, and whether it joins them (ADD, CONCAT, MUL) or chunks them for SPLITs.
+
+Views and copies, chunks and sums are shapes of the graph, read here; what each layer kind writes and
+refuses is its registry entry's (ops.FromTorch)."""
+
+from __future__ import annotations
+
+import operator
+from dataclasses import dataclass, replace
+
+from ... import ops
+from ...lang.words import shape_text
+from ...ops import Unimportable
+from .kinds import call_key, kinds
+from .trace import Trace, is_tensor, map_nodes, node_args
+
+_FLATTEN = ops.get("flatten")
+
+
+@dataclass(frozen=True, slots=True)
+class FlowNode:
+    """A node of the traced graph that carries a tensor, as the chain builder sees it."""
+
+    items: tuple[str, ...] = ()  # the layers it writes (none for a no-op)
+    inputs: tuple = ()  # the tensor nodes it reads, in order
+    merge: str | None = None  # ADD / CONCAT / MUL: a join of its inputs
+    chunk: int | None = None  # torch.chunk: the number of pieces (its getitems are the SPLITs)
+    binary: bool = False  # a sum or product written with + or * (or torch.add, torch.mul): of two values
+
+
+class ImportContext:
+    """What a layer writer of the registry (ops.FromTorch) sees: the node, its concrete arguments, input and
+    output shapes (no batch)."""
+
+    def __init__(self, trace: Trace, node, notes: list[str]):
+        self.trace, self.node, self.notes = trace, node, notes
+        self.args = map_nodes(node.args, trace.values.get)
+        self.kwargs = map_nodes(dict(node.kwargs), trace.values.get)
+        value = trace.values[node]
+        self.full_out = tuple(value.shape) if is_tensor(value) else None
+        self.out = self.full_out[1:] if self.full_out is not None else None
+        first = next((a for a in node_args(node) if is_tensor(trace.values.get(a))), None)
+        self.full_in = tuple(trace.values[first].shape) if first is not None else None
+        self.inp = self.full_in[1:] if self.full_in else None
+
+    def bind(self, names, defaults=None):
+        """The arguments by name (`input` first), as the function's signature would bind them."""
+        bound = dict(defaults or {})
+        bound.update(zip(names, self.args))
+        bound.update(self.kwargs)
+        return bound
+
+    def note(self, text: str) -> None:
+        self.notes.append(f"{self.trace.describe_short(self.node)}: {text}")
+
+    def reshape(self) -> list[str]:
+        """A view, reshape, flatten or squeeze: nothing when it keeps the shape, FLATTEN when it flattens every
+        axis but the batch, refused otherwise."""
+        before, after = self.full_in, self.full_out
+        if before == after:
+            return []
+        if len(after) == 2 and after[0] == before[0] and len(before) > 2:
+            return ["FLATTEN"]
+        if (len(after) > 2 and after[0] == before[0] and [n for n in after if n != 1] == [n for n in before if n != 1]
+                and self._only_views_follow()):
+            return []  # the first of `x.squeeze(-1).squeeze(-1)`: the last one writes the FLATTEN
+        if len(after) < 2 or after[0] != before[0]:
+            raise Unimportable(f"it reshapes {shape_text(before)} to {shape_text(after)} (with the batch of "
+                               f"{before[0]}), which does not keep the batch axis; cnnspec writes only a flatten "
+                               f"that keeps it (torch.flatten(x, 1))")
+        raise Unimportable(f"it reshapes {shape_text(before[1:])} to {shape_text(after[1:])}, which is not a "
+                           f"flatten; cnnspec writes only that (torch.flatten(x, 1))")
+
+    def _only_views_follow(self) -> bool:
+        """Whether every reader of this node's value is a view, reshape, squeeze or flatten."""
+        readers = [kinds().of_node(user, self.trace.graph_module) for user in self.node.users]
+        return bool(readers) and all(kind is not None and kind[0] is _FLATTEN for kind in readers)
+
+
+def dataflow(trace: Trace) -> tuple[dict, object, list[str]]:
+    """The tensor nodes with their layers and inputs, by fx node; the node the model returns; the writers' notes."""
+    result = trace.output_node.args[0]
+    if not isinstance(result, trace.torch.fx.Node) or not is_tensor(trace.values.get(result)):
+        raise trace.fail(f"the forward of {trace.label} must return one tensor, not "
+                         f"{type(trace.values.get(result, result)).__name__}")
+    nodes: dict = {}
+    notes: list[str] = []
+    for node in trace.graph.nodes:
+        if node not in trace.live or node.op in ("output", "get_attr"):
+            continue
+        if node.op == "placeholder":
+            if node is trace.input_node:
+                nodes[node] = FlowNode()
+            continue
+        try:
+            found = _flow_node(trace, nodes, node, notes)
+        except Unimportable as reason:
+            raise trace.unsupported(node, str(reason)) from None
+        if found is not None:
+            nodes[node] = found
+    return _absorb(nodes), result, notes
+
+
+def _flow_node(trace: Trace, nodes: dict, node, notes: list[str]) -> FlowNode | None:
+    """The flow node of one live node, given those before it; None for a size or another number."""
+    is_chunk = node.op != "call_module" and call_key(node) in kinds().chunks
+    inputs = tuple(a for a in node_args(node) if a in nodes)
+    if node.op == "call_function" and node.target is operator.getitem and node.args[0] in nodes:
+        source = nodes[node.args[0]]
+        if source.chunk is None:
+            raise trace.unsupported(node, "indexing or slicing a tensor is no layer cnnspec knows")
+        index = node.args[1]
+        if not isinstance(index, int):
+            raise trace.unsupported(node, "only a piece of torch.chunk by a whole-number index is a SPLIT")
+        return FlowNode((ops.layer_text("SPLIT", source.chunk, i=index % source.chunk),), (node.args[0],))
+    if not (is_tensor(trace.values.get(node)) or is_chunk):
+        return None  # read by the layers that use it
+    if not inputs:
+        raise trace.unsupported(node, "it makes a tensor that does not come from the input")
+    ctx = ImportContext(trace, node, notes)
+    if is_chunk:
+        bound = ctx.bind(("input", "chunks", "dim"), {"dim": 0})
+        if bound["dim"] % len(ctx.full_in) != 1:
+            raise Unimportable(f"it splits axis {bound['dim']}; cnnspec's SPLIT splits the channels (dim=1)")
+        _need_one_input(inputs)
+        return FlowNode(inputs=inputs, chunk=bound["chunks"])
+    kind = kinds().of_node(node, trace.graph_module)
+    if kind is None:
+        raise trace.unsupported(node)
+    op, form = kind
+    module = trace.graph_module.get_submodule(node.target) if node.op == "call_module" else None
+    if op is not None and op.merge:
+        if module is not None:  # cnnspec's own Add, Concat and Mul: their arguments are what they join
+            return FlowNode(inputs=inputs, merge=op.name.upper())
+        if form.write is not None:
+            form.write(ctx)
+        return _join(trace, node, op.name.upper())
+    _need_one_input(inputs)
+    return FlowNode(tuple(form.write(ctx) if module is None else form.write(module, ctx)), inputs)
+
+
+def _need_one_input(inputs) -> None:
+    if len(inputs) != 1:
+        raise Unimportable(f"it reads {len(inputs)} tensors; cnnspec joins tensors only by ADD, CONCAT or MUL")
+
+
+def _join(trace: Trace, node, name: str) -> FlowNode:
+    """A merge written as a call: of a list of tensors (torch.cat), or of two operands (+, *, torch.add)."""
+    Node = trace.torch.fx.Node
+    if name == "CONCAT":
+        tensors = node.args[0] if node.args else node.kwargs.get("tensors")
+        if not all(isinstance(t, Node) and t in trace.values for t in tensors):
+            raise Unimportable("it concatenates something that is not a layer's output")
+        return FlowNode(inputs=tuple(tensors), merge=name)
+    operands = tuple(node.args[:2])
+    if len(operands) != 2 or not all(isinstance(o, Node) and is_tensor(trace.values.get(o)) for o in operands):
+        word = "sum" if name == "ADD" else "product"
+        raise Unimportable(f"a {word} with a constant is no layer cnnspec knows; {name} joins the outputs of "
+                           f"branches")
+    return FlowNode(inputs=operands, merge=name, binary=True)
+
+
+def _absorb(nodes: dict) -> dict:
+    """`a + b + c` as one ADD of three: a sum (product) written with + whose only reader is another is
+    merged into it. (cnnspec's own Add modules are n-ary already and are left as they are, so that a
+    spec's nested ADDs come back nested.)"""
+    readers: dict = {}
+    for node in nodes.values():
+        for source in node.inputs:
+            readers[source] = readers.get(source, 0) + 1
+    absorbed = dict(nodes)
+    for key, node in nodes.items():
+        if node.merge not in ("ADD", "MUL") or not node.binary:
+            continue
+        inputs, pending = [], list(node.inputs)
+        while pending:
+            source = pending.pop(0)
+            inner = absorbed.get(source)
+            if inner is not None and inner.binary and inner.merge == node.merge and readers[source] == 1:
+                pending = list(inner.inputs) + pending
+            else:
+                inputs.append(source)
+        absorbed[key] = replace(node, inputs=tuple(inputs))
+    return absorbed

@@ -1,0 +1,243 @@
+"""A module traced with torch.fx: lazy modules sized first, the graph refused early for what cnnspec cannot
+write, every node's value found on the meta device (no weights touched, no arithmetic done), and the words
+that name a node in a message."""
+
+from __future__ import annotations
+
+import operator
+
+from ...lang.errors import CnnspecError
+from ...lang.words import shape_text
+from ...ops import Unimportable
+from .kinds import kinds
+from .loading import exception_text, source_file
+
+# The batch of the traced input (shapes in messages are written without it). 2, not 1, so that the batch
+# axis is told from the others: `x.squeeze()` keeps it, `x.view(1, -1)` is seen to fix it.
+BATCH = 2
+
+
+def is_tensor(value) -> bool:
+    import torch
+
+    return isinstance(value, torch.Tensor)
+
+
+def map_nodes(value, function):
+    """A (nested) argument with `function` applied to every fx Node in it, in order."""
+    from torch.fx import Node
+
+    if isinstance(value, Node):
+        return function(value)
+    if isinstance(value, (list, tuple)):
+        return type(value)(map_nodes(v, function) for v in value)
+    if isinstance(value, dict):
+        return {k: map_nodes(v, function) for k, v in value.items()}
+    return value
+
+
+def node_args(node) -> list:
+    """Every fx Node among a node's arguments, in order (a node given twice is listed twice)."""
+    found = []
+    map_nodes((node.args, node.kwargs), found.append)
+    return found
+
+
+def upstream(stop, inputs_of, start=None) -> set:
+    """`stop` and every node it depends on through `inputs_of`, back to `start` (which is left out)."""
+    found, stack = set(), [stop]
+    while stack:
+        node = stack.pop()
+        if node is start or node in found:
+            continue
+        found.add(node)
+        stack.extend(inputs_of(node))
+    return found
+
+
+class Trace:
+    """The traced graph of a module for one input shape, with every live node's value."""
+
+    def __init__(self, module, shape, label: str, path: str | None):
+        from ..lower import require_torch
+
+        self.torch = require_torch()
+        if not isinstance(module, self.torch.nn.Module):
+            raise CnnspecError(f"from_torch needs a torch.nn.Module, not {type(module).__name__}", path=path)
+        self.module, self.shape, self.label, self.path = module, shape, label, path
+        self.values: dict = {}
+
+    def run(self) -> Trace:
+        self.materialize_lazy()
+        self.trace()
+        self.check_support()
+        self.propagate()
+        return self
+
+    def fail(self, message: str) -> CnnspecError:
+        return CnnspecError(message, path=self.path)
+
+    def materialize_lazy(self):
+        """A dry forward that gives lazy modules (LazyConv2d, LazyLinear) their sizes: on the module's own
+        device, in eval mode and without gradients."""
+        from torch.nn.modules.lazy import LazyModuleMixin
+
+        torch = self.torch
+        lazy = [m for m in self.module.modules() if isinstance(m, LazyModuleMixin) and m.has_uninitialized_params()]
+        if not lazy:
+            return
+        device = next((t.device for t in self.module.parameters()
+                       if not isinstance(t, torch.nn.parameter.UninitializedParameter)), torch.device("cpu"))
+        training = self.module.training
+        self.module.eval()
+        try:
+            with torch.no_grad():
+                self.module(torch.zeros((BATCH, *self.shape), device=device))
+        except Exception as exc:
+            raise self.fail(f"input {shape_text(self.shape)} does not fit {self.label}: the forward that sizes its "
+                            f"lazy modules raised {exception_text(exc, self.path)}") from None
+        finally:
+            self.module.train(training)
+
+    def trace(self):
+        import torch.fx as fx
+
+        from ..modules import Scope
+
+        class Tracer(fx.Tracer):
+            def is_leaf_module(self, m, qualified_name):
+                if isinstance(m, Scope):
+                    return False
+                return kinds().of_module(m) is not None or super().is_leaf_module(m, qualified_name)
+
+        tracer = Tracer()
+        try:
+            graph = tracer.trace(self.module)
+        except Exception as exc:
+            where = self.path or source_file(type(self.module))
+            if isinstance(exc, fx.proxy.TraceError):
+                raise self.fail(f"torch.fx cannot trace the forward of {self.label}: "
+                                f"{exception_text(exc, where)}") from None
+            raise self.fail(f"the forward of {self.label} raised {exception_text(exc, where)} while torch.fx "
+                            f"traced it") from None
+        self.graph_module = fx.GraphModule(tracer.root, graph, self.label)
+        self.graph = self.graph_module.graph
+        self.order = {n: i for i, n in enumerate(self.graph.nodes)}
+        placeholders = [n for n in self.graph.nodes if n.op == "placeholder"]
+        if not placeholders:
+            raise self.fail(f"the forward of {self.label} takes no input")
+        self.input_node = placeholders[0]
+        extra = [n.target for n in placeholders[1:] if n.users]
+        if extra:
+            raise self.fail(f"the forward of {self.label} uses more than one input ({', '.join(extra)}); "
+                            f"cnnspec imports networks of one input")
+        self.output_node = next(n for n in self.graph.nodes if n.op == "output")
+        self.live = upstream(self.output_node, node_args)  # a computed but unused value is left out
+
+    def check_support(self):
+        """Refuse what cnnspec cannot write before running anything (so an LSTM is named as such, not as a
+        shape that does not fit)."""
+        for node in self.graph.nodes:
+            if node not in self.live or node.op in ("placeholder", "output"):
+                continue
+            if node.op == "get_attr":
+                raise self.unsupported(node, "a parameter or buffer used directly in the forward is no layer "
+                                             "cnnspec knows")
+            if not kinds().known(node, self.graph_module):
+                raise self.unsupported(node)
+
+    def propagate(self):
+        """Every node's value on the meta device: shapes without arithmetic, weights never read."""
+        import itertools
+
+        import torch.fx as fx
+
+        torch = self.torch
+        trace = self
+
+        class Shapes(fx.Interpreter):
+            failure = None
+
+            def run_node(self, node):
+                try:
+                    result = super().run_node(node)
+                except Exception as exc:
+                    if self.failure is None:  # before the interpreter appends its notes to the message
+                        self.failure = (node, str(exc) if isinstance(exc, Unimportable) else
+                                        f"raised {exception_text(exc, trace.path)}")
+                    raise
+                trace.values[node] = result
+                return result
+
+            def call_module(self, target, args, kwargs):
+                sub = self.fetch_attr(target)
+                kind = kinds().of_module(sub)  # None for a module whose value no layer reads
+                x = args[0] if args else None
+                if kind and kind[1].check_input and is_tensor(x) and x.dim() >= 2:
+                    kind[1].check_input(sub, tuple(x.shape[1:]))  # in cnnspec's words: the meta device's are terse
+                state = {name: (t if t.is_meta else torch.empty_like(t, device="meta"))
+                         for name, t in itertools.chain(sub.named_parameters(), sub.named_buffers())}
+                return torch.func.functional_call(sub, state, tuple(args), dict(kwargs), strict=False)
+
+        shapes = Shapes(self.graph_module, garbage_collect_values=False)
+        try:
+            shapes.run(torch.empty((BATCH, *self.shape), device="meta"))
+        except Exception:
+            if shapes.failure is None:
+                raise
+            node, reason = shapes.failure
+            raise self.fail(f"input {shape_text(self.shape)} does not fit {self.label}: "
+                            f"{self.describe_short(node)} {reason}") from None
+
+    # --- naming nodes in messages
+
+    def where(self, node) -> str:
+        """`in the forward of `layer1.0` (BasicBlock)` (or of the model itself)."""
+        stack = list(node.meta.get("nn_module_stack", {}).values())
+        if node.op == "call_module" and stack:
+            stack = stack[:-1]
+        if not stack:
+            return f"in the forward of {self.label}"
+        path, cls = stack[-1]
+        return f"in the forward of `{path}` ({getattr(cls, '__name__', cls)})"
+
+    def describe(self, node) -> str:
+        if node.op == "call_module":
+            module = self.graph_module.get_submodule(node.target)
+            return (f"module `{node.target}` ({self._type_name(type(module))}), called {self.where(node)} "
+                    f"as node `{node.name}`")
+        if node.op == "get_attr":
+            return f"attribute `{node.target}`, read {self.where(node)} as node `{node.name}`"
+        return f"function {_function_name(node)}, called {self.where(node)} as node `{node.name}`"
+
+    def describe_short(self, node) -> str:
+        if node.op == "call_module":
+            return f"`{node.target}` ({type(self.graph_module.get_submodule(node.target)).__name__})"
+        return f"node `{node.name}` ({_function_name(node)})"
+
+    def unsupported(self, node, reason: str | None = None) -> CnnspecError:
+        what = self.describe(node)
+        if reason is None:
+            return self.fail(f"unsupported {what}: cnnspec has no layer for it")
+        return self.fail(f"cannot import {what}: {reason}")
+
+    def _type_name(self, cls) -> str:
+        if getattr(self.torch.nn, cls.__name__, None) is cls:
+            return f"torch.nn.{cls.__name__}"
+        return f"{cls.__module__}.{cls.__qualname__}"
+
+
+# Where torch and Python define a function, as the user imports it.
+_PUBLIC_MODULES = {None: "torch", "torch._C._VariableFunctions": "torch", "torch._C": "torch", "_operator": "operator"}
+
+
+def _function_name(node) -> str:
+    """`torch.nn.functional.relu`, `Tensor.view` or `operator.add`: a called function as the user knows it."""
+    if node.op == "call_method":
+        return f"Tensor.{node.target}"
+    name = getattr(node.target, "__name__", repr(node.target))
+    module = getattr(node.target, "__module__", None)
+    if module in (None, "builtins") and name in vars(operator):
+        module = "operator"
+    module = _PUBLIC_MODULES.get(module, module)
+    return f"{module}.{name}" if module else name
