@@ -255,3 +255,9 @@ def test_optional_parts_are_written_under_their_conditions():
     assert re.findall(r"^class (\w+)", source, re.M) == ["Unit", "Skip", "Net"]  # one class per block
     assert "if t != 1:" in source and "if self.s == 1:" in source and "if self.s != 1:" in source
     assert "c * t if t != 1 else in_channels" in source  # the channels after a part that may be absent
+
+
+def test_every_merge_is_joined_by_its_registry_entry():
+    """Forward writes a merge from its entry's Join alone (ops/merge.py): a new merge kind needs nothing here."""
+    merges = [op for op in cnnspec.ops.OPS if op.merge]
+    assert merges and all(op.join is not None for op in merges)

@@ -86,7 +86,7 @@ class Forward:
             for c in children)
 
     def merge(self, col: Col, var: str, lines: list, target: str) -> str:
-        op = col.rep.node.op
+        join = ops.get(col.rep.node.op).join
         ends = []
         for branch, name in zip(col.branches, self.branch_names(col)):
             if not branch:
@@ -95,21 +95,16 @@ class Forward:
             out = self.fresh(name)
             self.columns(branch, var, lines, out)
             ends.append(out)
-        if op == "add":
-            expr = " + ".join(ends)
-        elif op == "mul":
-            expr = " * ".join(ends)
-        else:
-            expr = "torch.cat([" + ", ".join(ends) + "], dim=1)"
+        expr = join.around.format(join.between.join(ends))
         lines.append((f"{target} = {expr}", line_comment(col.rep, self.ctx.home, self.main_path)))
         return target
 
     def branch_names(self, col: Col) -> list[str]:
-        op, branches = col.rep.node.op, col.branches
+        join, branches = ops.get(col.rep.node.op).join, col.branches
         if len(branches) == 2 and any(not b for b in branches):
-            return [{"mul": "scale"}.get(op, "out")] * 2
-        if op == "add" and len(branches) == 2:
-            return ["out", "identity"]
+            return [join.beside_empty] * 2
+        if join.pair is not None and len(branches) == 2:
+            return list(join.pair)
         names = []
         for i, branch in enumerate(branches):
             labels = [self.label(c) for c in branch]

@@ -74,6 +74,11 @@ class Channels:
     def __init__(self, tree):
         self.tree = tree
 
+    def __add__(self, other: Channels) -> Channels:
+        if self.tree is None or other.tree is None:
+            return Channels(None)
+        return Channels(ast.BinOp(self.tree, ast.Add(), other.tree))
+
     def __floordiv__(self, other: Channels) -> Channels:
         if self.tree is None or other.tree is None:
             return Channels(None)

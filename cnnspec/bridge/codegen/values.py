@@ -330,14 +330,8 @@ class Context:
         return None
 
     def after_merge(self, op: str, ends: list):
-        if op != "concat":
-            return ends[0]
-        if any(e is None for e in ends):
-            return None
-        total = ends[0]
-        for end in ends[1:]:
-            total = ast.BinOp(total, ast.Add(), end)
-        return total
+        """The channels after a merge, from those each branch ends with (None: unknown)."""
+        return ops.get(op).join.channels(tuple(Channels(end) for end in ends)).tree
 
     # -------------------------------------------------------------- layers and calls
 
