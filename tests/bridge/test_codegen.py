@@ -261,3 +261,16 @@ def test_every_merge_is_joined_by_its_registry_entry():
     """Forward writes a merge from its entry's Join alone (ops/merge.py): a new merge kind needs nothing here."""
     merges = [op for op in cnnspec.ops.OPS if op.merge]
     assert merges and all(op.join is not None for op in merges)
+
+
+def test_helper_classes_are_written_from_modules_py():
+    """The classes torch.nn lacks are bridge/modules.py's own, read as text (not a copy kept in codegen)."""
+    from cnnspec.bridge import modules
+
+    def classes(source: str) -> dict[str, str]:
+        return {node.name: ast.dump(node) for node in ast.parse(source).body if isinstance(node, ast.ClassDef)}
+
+    written = classes(generate(cnnspec.parse(SMALL["every_layer"])))
+    own = classes(Path(modules.__file__).read_text(encoding="utf-8"))
+    for name in ("FlattenLinear", "Split", "StochasticDepth"):
+        assert written[name] == own[name], name

@@ -12,7 +12,7 @@ from .constructor import Constructor
 from .expressions import literal
 from .formatting import INDENT, LINE_LIMIT, docstring, expression_lines, indent, wrap_def, wrap_text
 from .forward import forward_body
-from .helpers import HELPERS
+from .helpers import helper_names, helper_sources
 from .spec_text import leading_comment, shorten
 from .tree import Scope
 from .values import Context
@@ -33,13 +33,14 @@ class FileWriter:
     # -------------------------------------------------------------- the file
 
     def source(self) -> str:
-        self.classes = assign_classes(self.root, {self.class_name, *HELPERS, "Module", "Sequential"})
+        self.classes = assign_classes(self.root, {self.class_name, *helper_names(), "Module", "Sequential"})
         bodies = [self.emit_class(cdef) for cdef in self.classes]
         bodies.append(self.emit_class(main_class(self.root, self.class_name), main=True))
-        helpers = [HELPERS[h].strip("\n") for h in ("StochasticDepth", "Split", "FlattenLinear") if h in self.helpers]
-        code = helpers + bodies
+        code = helper_sources(self.helpers) + bodies
         uses_torch = any(re.search(r"\btorch\.", part) for part in code)
         imports = ("import torch\n" if uses_torch else "") + "from torch import nn"
+        if any(re.search(r"\bF\.", part) for part in code):
+            imports += "\nimport torch.nn.functional as F"
         return "\n\n\n".join([self.module_docstring() + "\n\n" + imports] + code) + "\n"
 
     def module_docstring(self) -> str:

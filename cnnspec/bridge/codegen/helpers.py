@@ -1,48 +1,39 @@
-"""The classes of cnnspec's own that a TorchSource may name, written into the generated file."""
+"""The classes of cnnspec's own that a TorchSource may name (`StochasticDepth`), written into the generated
+file from the text of bridge/modules.py, which defines them for `lower`. modules.py imports torch, and
+generating is writing text, so it is read, never imported."""
 
 from __future__ import annotations
 
-HELPERS = {  # the classes of cnnspec's own that a TorchSource may name, written into the generated file
-    "StochasticDepth": '''
-class StochasticDepth(nn.Module):
-    """Stochastic depth, as torchvision.ops.StochasticDepth: in training, zeroes the whole input
-    of a sample ("row") or of the batch ("batch") with probability p and scales the rest by
-    1 / (1 - p); the identity at inference."""
+import ast
+from functools import cache
+from pathlib import Path
 
-    def __init__(self, p, mode="row"):
-        super().__init__()
-        self.p = p
-        self.mode = mode
+from ... import ops
 
-    def forward(self, x):
-        if not self.training or self.p == 0.0:
-            return x
-        if self.mode == "row":
-            shape = [x.shape[0]] + [1] * (x.dim() - 1)
-        else:
-            shape = [1] * x.dim()
-        keep = torch.empty(shape, dtype=x.dtype, device=x.device).bernoulli_(1.0 - self.p)
-        if self.p < 1.0:
-            return x * keep / (1.0 - self.p)
-        return x * keep
-''',
-    "Split": '''
-class Split(nn.Module):
-    """One piece of the channels: torch.chunk(x, parts, dim=1)[index]."""
+MODULES = Path(__file__).resolve().parent.parent / "modules.py"
 
-    def __init__(self, parts, index):
-        super().__init__()
-        self.parts = parts
-        self.index = index
 
-    def forward(self, x):
-        return torch.chunk(x, self.parts, dim=1)[self.index]
-''',
-    "FlattenLinear": '''
-class FlattenLinear(nn.Linear):
-    """nn.Linear on a feature map: flattens it first."""
+@cache
+def helper_names() -> frozenset[str]:
+    """The classes torch.nn lacks that generated source may build: every TorchSource class without `nn.`."""
+    names = set()
+    for op in ops.OPS:
+        if op.source is not None:
+            names.update(c for c in (op.source.cls, op.source.flattening_cls) if c and not c.startswith("nn."))
+    return frozenset(names)
 
-    def forward(self, x):
-        return super().forward(torch.flatten(x, 1))
-''',
-}
+
+@cache
+def _class_sources() -> dict[str, str]:
+    text = MODULES.read_text(encoding="utf-8")
+    return {node.name: ast.get_source_segment(text, node)
+            for node in ast.parse(text).body if isinstance(node, ast.ClassDef)}
+
+
+def helper_sources(names) -> list[str]:
+    """The source of the named classes as modules.py writes them, in its order."""
+    sources = _class_sources()
+    missing = set(names) - set(sources)
+    if missing:
+        raise AssertionError(f"a TorchSource names {', '.join(sorted(missing))}, which bridge/modules.py lacks")
+    return [source for name, source in sources.items() if name in names]

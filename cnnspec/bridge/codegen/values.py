@@ -17,7 +17,6 @@ from .classes import ClassDef
 from .columns import Col
 from .expressions import (FAILED, evaluate, if_else, is_literal_value, literal, literal_ast, names, parse_code,
                           parse_expression, same, substitute, substitute_globals)
-from .helpers import HELPERS
 from .layers import Channels, Slot, layer_slots, module_class
 from .names import attribute_safe, identifier
 from .spec_text import arg_text, call_arguments, count_text
@@ -359,7 +358,7 @@ class Context:
         first = next(i for i in column if i is not None)
         # In a class with attributes, forward flattens first (`x = torch.flatten(x, 1)`).
         cls = module_class(first.node.op, first.report.input_shape, flattening=self.cdef.mode != "attr")
-        if cls in HELPERS:
+        if not cls.startswith("nn."):  # one of cnnspec's own: the file needs its class
             self.helpers.add(cls)
         return f"{cls}({', '.join(self.layer_args(column))})"
 
