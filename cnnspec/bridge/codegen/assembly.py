@@ -10,7 +10,7 @@ from ...lang.ir import Network
 from .classes import ClassDef, assign_classes, main_class
 from .constructor import Constructor
 from .expressions import literal
-from .formatting import INDENT, LINE_LIMIT, docstring, expression_lines, indent, wrap_def, wrap_text
+from .formatting import INDENT, LINE_LIMIT, docstring, expression_lines, formatted, indent, wrap_text
 from .forward import forward_body
 from .helpers import helper_names, helper_sources
 from .spec_text import leading_comment, shorten
@@ -41,7 +41,7 @@ class FileWriter:
         imports = ("import torch\n" if uses_torch else "") + "from torch import nn"
         if any(re.search(r"\bF\.", part) for part in code):
             imports += "\nimport torch.nn.functional as F"
-        return "\n\n\n".join([self.module_docstring() + "\n\n" + imports] + code) + "\n"
+        return formatted("\n\n\n".join([self.module_docstring() + "\n\n" + imports] + code) + "\n")
 
     def module_docstring(self) -> str:
         from ...lang.words import value_text
@@ -52,7 +52,7 @@ class FileWriter:
                  + (f" with {settings}." if settings else "."), ""]
         comment = leading_comment(self.net.source.text if self.net.source is not None else "")
         if comment:
-            lines.extend(wrap_text(comment, LINE_LIMIT))
+            lines.extend(wrap_text(comment))
             lines.append("")
         if self.classes:  # why there is more than one class
             names = [c.name for c in self.classes]
@@ -61,7 +61,7 @@ class FileWriter:
             lines.extend(wrap_text(
                 f"{self.class_name} is the network; {listed} {'are its blocks' if several else 'is its block'}, "
                 f"each written once as a class (as torchvision writes BasicBlock) however often the network "
-                f"uses {'them' if several else 'it'}.", LINE_LIMIT))
+                f"uses {'them' if several else 'it'}."))
             lines.append("")
         shape = ", ".join(str(n) for n in self.report.input_shape)
         out = ", ".join(str(n) for n in self.report.output_shape)
@@ -102,7 +102,7 @@ class FileWriter:
         lines.append("")
         signature = ", ".join(["self"] + [p.name if not p.has_default else f"{p.name}={literal(p.default)}"
                                           for p in cdef.params])
-        lines.extend(INDENT + line for line in wrap_def(f"def __init__({signature}):", LINE_LIMIT - 4))
+        lines.append(f"{INDENT}def __init__({signature}):")
         for param in cdef.params:
             if param.default_tree is not None:
                 lines.append(f"{INDENT * 2}if {param.name} is None:")

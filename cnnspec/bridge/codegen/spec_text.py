@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import re
 
-from .formatting import matching_paren, split_top_level
 from .tree import LayerItem, ScopeItem
 
 
@@ -29,7 +28,7 @@ def call_arguments(text: str, names: list) -> dict | None:
         return {} if re.match(r"^\s*[A-Za-z_]\w*\s*$", text) else None
     given = {}
     position = 0
-    for part in split_top_level(match.group(1)):
+    for part in _split_top_level(match.group(1)):
         keyed = re.match(r"^\s*([A-Za-z_]\w*)\s*=(?!=)(.*)$", part, re.S)
         if keyed:
             given[keyed.group(1)] = keyed.group(2).strip()
@@ -89,7 +88,7 @@ def shorten(text: str, width: int) -> str:
     if cut > 0:
         return text[:cut] + " -> …" + ("]" if text.endswith("]") else "")
     open_at = text.find("(")
-    close_at = matching_paren(text, open_at) if open_at >= 0 else None
+    close_at = _matching_paren(text, open_at) if open_at >= 0 else None
     if close_at is not None:
         rest = text[close_at + 1:]
         cut = text.rfind(", ", 0, max(width - len(rest) - 4, open_at + 1))
@@ -110,3 +109,43 @@ def leading_comment(text: str) -> str:
         elif lines:
             break
     return " ".join(line for line in lines if line)
+
+
+def _matching_paren(line: str, start: int) -> int | None:
+    depth, in_string = 0, None
+    for i in range(start, len(line)):
+        char = line[i]
+        if in_string:
+            if char == in_string:
+                in_string = None
+        elif char in "'\"":
+            in_string = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+            if depth == 0:
+                return i
+    return None
+
+
+def _split_top_level(text: str) -> list[str]:
+    parts, depth, current, in_string = [], 0, "", None
+    for char in text:
+        if in_string:
+            if char == in_string:
+                in_string = None
+        elif char in "'\"":
+            in_string = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        if char == "," and depth == 0 and not in_string:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+    if current.strip():
+        parts.append(current)
+    return parts
