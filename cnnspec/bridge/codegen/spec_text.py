@@ -1,11 +1,15 @@
-"""What codegen reads from the spec's own text: the expression written for an argument, a block call's
-arguments, a repeat's count, and the comments that quote the spec (`# line 4: CONV(6, k=5, p=2)`)."""
+"""What codegen reads from the spec's own text, with the spec's own parser: the expression written for an
+argument, a block call's arguments, a repeat's count, and the comments that quote the spec
+(`# line 4: CONV(6, k=5, p=2)`)."""
 
 from __future__ import annotations
 
 import os
 import re
+from functools import cache
 
+from ...lang.errors import CnnspecError
+from ...lang.syntax import parse
 from .tree import LayerItem, ScopeItem
 
 
@@ -22,36 +26,44 @@ def arg_text(node, name: str) -> str | None:
 
 def call_arguments(text: str, names: list) -> dict | None:
     """The argument texts of a block call `name(a, b, k=c)` (or `name`), by parameter name."""
-    text = re.sub(r"^\s*[A-Za-z_]\w*\s*:\s*", "", text)
-    match = re.match(r"^\s*[A-Za-z_]\w*\s*\((.*)\)\s*$", text, re.S)
-    if match is None:
-        return {} if re.match(r"^\s*[A-Za-z_]\w*\s*$", text) else None
+    unit = _unit(text)
+    if unit is None or unit.data != "layer":
+        return None
     given = {}
     position = 0
-    for part in _split_top_level(match.group(1)):
-        keyed = re.match(r"^\s*([A-Za-z_]\w*)\s*=(?!=)(.*)$", part, re.S)
-        if keyed:
-            given[keyed.group(1)] = keyed.group(2).strip()
+    for arg in unit.children[1].children if len(unit.children) > 1 else ():
+        if arg is None:  # `name()`
+            continue
+        if arg.data == "keyword_arg":
+            name = arg.children[0]
+            given[str(name)] = text[name.end_pos:arg.meta.end_pos].strip().removeprefix("=").strip()
         else:
             if position >= len(names):
                 return None
-            given[names[position]] = part.strip()
+            given[names[position]] = text[arg.meta.start_pos:arg.meta.end_pos]
             position += 1
     return given
 
 
 def count_text(text: str) -> str | None:
     """The count of a repeat written `[chain] * COUNT`, `label: [chain] * COUNT` or `name(args) * COUNT`."""
-    text = re.sub(r"^\s*[A-Za-z_]\w*\s*:\s*", "", text)
-    depth = 0
-    for i, char in enumerate(text):
-        if char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        elif char in "*×" and depth == 0:
-            return text[i + 1:].strip()
-    return None
+    unit = _unit(text)
+    if unit is None or unit.data != "repeat":
+        return None
+    star = unit.children[1]
+    return text[star.end_pos:unit.meta.end_pos].strip()
+
+
+@cache  # a block's calls and comments read the same texts again and again
+def _unit(text: str):
+    """The parse tree of the one chain item `text` writes, without its label; None if it writes no such item."""
+    try:
+        chain = parse(text).tree.children[-1]
+    except CnnspecError:
+        return None
+    if chain.data != "chain" or len(chain.children) != 1:
+        return None
+    return chain.children[0].children[-1]
 
 
 def line_comment(item, home: str, main_path: str) -> str:
@@ -87,9 +99,11 @@ def shorten(text: str, width: int) -> str:
     cut = text.rfind(" -> ", 0, width)
     if cut > 0:
         return text[:cut] + " -> …" + ("]" if text.endswith("]") else "")
-    open_at = text.find("(")
-    close_at = _matching_paren(text, open_at) if open_at >= 0 else None
-    if close_at is not None:
+    unit = _unit(text)
+    calls = (node for node in unit.iter_subtrees_topdown() if node.data == "call_args") if unit is not None else ()
+    call = next(calls, None)
+    if call is not None:  # the first call's arguments, cut after a comma: `bottleneck(planes, …)`
+        open_at, close_at = call.meta.start_pos, call.meta.end_pos - 1
         rest = text[close_at + 1:]
         cut = text.rfind(", ", 0, max(width - len(rest) - 4, open_at + 1))
         if cut > open_at:
@@ -109,43 +123,3 @@ def leading_comment(text: str) -> str:
         elif lines:
             break
     return " ".join(line for line in lines if line)
-
-
-def _matching_paren(line: str, start: int) -> int | None:
-    depth, in_string = 0, None
-    for i in range(start, len(line)):
-        char = line[i]
-        if in_string:
-            if char == in_string:
-                in_string = None
-        elif char in "'\"":
-            in_string = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-            if depth == 0:
-                return i
-    return None
-
-
-def _split_top_level(text: str) -> list[str]:
-    parts, depth, current, in_string = [], 0, "", None
-    for char in text:
-        if in_string:
-            if char == in_string:
-                in_string = None
-        elif char in "'\"":
-            in_string = char
-        elif char in "([{":
-            depth += 1
-        elif char in ")]}":
-            depth -= 1
-        if char == "," and depth == 0 and not in_string:
-            parts.append(current)
-            current = ""
-        else:
-            current += char
-    if current.strip():
-        parts.append(current)
-    return parts
