@@ -1,6 +1,7 @@
 """What a registry entry is: the OpSpec, what its rule sees (LayerContext) and returns (LayerResult, its
 receptive-field Window), the working and slips it gives for homework, and its PyTorch side (TorchSource
-and a merge's Join for generated source, FromTorch for import, and the small helpers that build or write torch modules).
+and a merge's Join for generated source, FromTorch for import, and the small helpers that build or write
+torch modules).
 
 torch is imported only inside the helpers that build modules, when a network is lowered.
 """

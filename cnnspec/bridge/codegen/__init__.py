@@ -19,11 +19,6 @@ same forward. It reads as a student would write it:
 Nothing is trusted blindly: a spec expression gives a value only if, evaluated with the values of every call
 of the class, it gives exactly the value `lower` uses; else the value is a number (when the same in every
 call) or a new constructor parameter. torch is not imported here: generating is writing text.
-
-The modules, in the order the work is done: tree (the module tree from the IR and Report), classes (which
-scopes become classes) with columns (a block's calls aligned), values (a class's parameters and each value
-written in them) with expressions and layers, constructor and forward (the two methods), assembly (the
-file), formatting.
 """
 
 from __future__ import annotations

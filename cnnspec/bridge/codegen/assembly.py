@@ -9,7 +9,6 @@ import re
 from ...lang.ir import Network
 from .classes import ClassDef, assign_classes, main_class
 from .constructor import Constructor
-from .expressions import literal
 from .formatting import INDENT, LINE_LIMIT, docstring, expression_lines, formatted, indent, wrap_text
 from .forward import forward_body
 from .helpers import helper_names, helper_sources
@@ -100,7 +99,7 @@ class FileWriter:
         lines = [f"class {cdef.name}({base}):"]
         lines.extend(INDENT + line if line else "" for line in self.class_docstring(cdef, main))
         lines.append("")
-        signature = ", ".join(["self"] + [p.name if not p.has_default else f"{p.name}={literal(p.default)}"
+        signature = ", ".join(["self"] + [p.name if not p.has_default else f"{p.name}={p.default!r}"
                                           for p in cdef.params])
         lines.append(f"{INDENT}def __init__({signature}):")
         for param in cdef.params:

@@ -19,7 +19,6 @@ class ClassDef:
     name: str
     instances: list  # Scope
     source_name: str  # the block's name, or the label of a group or repeat written as a class
-    block: str | None  # the block definition's name (None for a group or repeat written as a class)
     kind: str
     mode: str  # how it holds its children: tree.holding
     chain: bool
@@ -34,7 +33,7 @@ class ClassDef:
 
 def main_class(root: Scope, name: str) -> ClassDef:
     """The network's own class."""
-    return ClassDef(name, [root], "", None, "root", holding(root), is_chain(root), columns(root.items, 0))
+    return ClassDef(name, [root], "", "root", holding(root), is_chain(root), columns(root.items, 0))
 
 
 def assign_classes(root: Scope, taken: set[str]) -> list[ClassDef]:
@@ -88,7 +87,6 @@ def _assign(items, class_blocks: set[str], classes: list[ClassDef]) -> None:
                 scope.cls = cdef
                 break
         else:
-            block = scope.node.name if scope.kind == "block" else None
-            cdef = ClassDef(camel(name), [scope], name, block, scope.kind, mode, chain, columns(scope.items, 0))
+            cdef = ClassDef(camel(name), [scope], name, scope.kind, mode, chain, columns(scope.items, 0))
             classes.append(cdef)
             scope.cls = cdef

@@ -11,7 +11,7 @@ from .columns import Col, walk_columns
 from .expressions import names, parse_code, substitute
 from .formatting import INDENT, Sequential, call_block, expression_lines, nest
 from .layers import is_inline
-from .names import attribute_safe
+from .names import attribute_safe, numbered
 from .spec_text import line_comment
 from .tree import positional
 
@@ -43,10 +43,7 @@ class Constructor:
                 base = op.source.attribute or op.name
             else:
                 base = "block"
-            candidate, n = base, 1
-            while candidate in taken or not attribute_safe(candidate):
-                n += 1
-                candidate = f"{base}{n}"
+            candidate = numbered(base, lambda name: name in taken or not attribute_safe(name))
             taken.add(candidate)
             attributes[id(col)] = candidate
         return attributes
@@ -133,10 +130,8 @@ class Constructor:
             return ast.unparse(substitute(condition, mapping))
         code = ast.unparse(condition)
         if code not in ctx.flag_names:
-            attribute, n = "option", 1
-            while attribute in ctx.attributes.values() or attribute in ctx.flag_names.values():
-                n += 1
-                attribute = f"option{n}"
+            attribute = numbered("option", lambda name: name in ctx.attributes.values()
+                                 or name in ctx.flag_names.values())
             ctx.flag_names[code] = attribute
             out.append(f"self.{attribute} = {code}")
         return f"self.{ctx.flag_names[code]}"

@@ -1,4 +1,4 @@
-"""Spec expressions as Python ASTs, and values as Python literals.
+"""Spec expressions as Python ASTs.
 
 A spec expression becomes Python when it only uses what Python reads the same way: numbers, names,
 + - * / // %, comparisons, and/or/not, if-else, tuples, min/max/abs.
@@ -110,18 +110,9 @@ def if_else(condition, then, otherwise):
     return ast.IfExp(condition, then, otherwise)
 
 
-def literal(value) -> str:
-    """A value as Python source."""
-    if isinstance(value, str):
-        text = str(value)
-        return f'"{text}"' if '"' not in text and "\\" not in text else repr(text)
-    if isinstance(value, tuple):
-        return "(" + ", ".join(literal(v) for v in value) + ("," if len(value) == 1 else "") + ")"
-    return repr(value)
-
-
 def literal_ast(value):
-    return ast.parse(literal(value), mode="eval").body
+    """A value as an AST (its repr is Python source; black puts its strings in double quotes)."""
+    return ast.parse(repr(value), mode="eval").body
 
 
 def is_literal_value(value) -> bool:

@@ -81,12 +81,10 @@ def wrap_text(text: str, width: int = LINE_LIMIT) -> list[str]:
 
 def docstring(text: str, width: int, close: bool = True) -> list[str]:
     """A docstring's lines: one if it fits in `width`, else its text wrapped and the closing quotes below."""
-    one = f'"""{text}"""'
-    if len(one) <= width and close:
-        return [one]
-    # Wrapped with room for the closing quotes, so that it takes two lines: black joins a one-line
-    # docstring with its closing quotes, however long the line.
+    # Wrapped with room for the closing quotes, which black joins to a single line however long it gets.
     lines = wrap_text('"""' + text, width - 3)
+    if close and len(lines) == 1:
+        return [lines[0] + '"""']
     return lines + ['"""'] if close else lines
 
 

@@ -7,7 +7,7 @@ from .classes import ClassDef
 from .columns import Col
 from .formatting import INDENT, nest
 from .layers import flattens_first, is_inline
-from .names import attribute_safe
+from .names import attribute_safe, numbered
 from .spec_text import line_comment
 from .tree import LayerItem, ScopeItem
 from .values import Context
@@ -24,10 +24,7 @@ class Forward:
         self.attr = cdef.mode == "attr"
 
     def fresh(self, base: str) -> str:
-        name, n = base, 1
-        while name in self.names or not attribute_safe(name):
-            n += 1
-            name = f"{base}{n}"
+        name = numbered(base, lambda name: name in self.names or not attribute_safe(name))
         self.names.add(name)
         return name
 

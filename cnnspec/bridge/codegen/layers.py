@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from ... import ops
 
 
-@dataclass
+@dataclass(frozen=True)
 class Slot:
     keyword: str | None  # None: positional
     values: list  # one per instance (None where the instance has no such layer)
@@ -24,17 +24,13 @@ class Slot:
     role: str = ""  # a name for a constructor parameter, when one is needed
 
 
-def _rank(shape) -> int:
-    return max(len(shape) - 1, 1)
-
-
 def module_class(op: str, shape, flattening: bool = True) -> str:
     """The class generated source builds the layer with (`nn.Conv2d`); for a feature map that torch's class
     would not flatten, one that does (`FlattenLinear`), unless `flattening` is False (forward flattens)."""
     source = ops.get(op).source
     if flattening and flattens_first(op, shape):
         return source.flattening_cls
-    return source.cls.format(rank=_rank(shape))
+    return source.cls.format(rank=max(len(shape) - 1, 1))  # a vector takes the 1-D class
 
 
 def flattens_first(op: str, shape) -> bool:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keyword
 import re
+from collections.abc import Callable
 
 # Names the generated code itself uses: a spec name among them gets a trailing underscore.
 RESERVED = ("self", "nn", "torch", "F", "x")
@@ -31,6 +32,15 @@ def identifier(name: str) -> str:
     """A Python name for a spec name: keywords and names the generated code uses get a trailing underscore."""
     if keyword.iskeyword(name) or name in (*RESERVED, "super"):
         return name + "_"
+    return name
+
+
+def numbered(base: str, taken: Callable[[str], bool]) -> str:
+    """`base`, else `base2`, `base3`, …: the first that is not `taken`."""
+    name, n = base, 1
+    while taken(name):
+        n += 1
+        name = f"{base}{n}"
     return name
 
 

@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from .classes import ClassDef
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class LayerItem:
     name: str
     node: Layer | Merge
@@ -29,7 +29,7 @@ class LayerItem:
         return self.report.params + self.report.buffers > 0
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class ScopeItem:
     name: str
     scope: Scope
@@ -39,7 +39,7 @@ class ScopeItem:
         return self.scope.report.params + self.scope.report.buffers > 0
 
 
-@dataclass(eq=False)
+@dataclass(frozen=True, eq=False)
 class RepeatItem:
     node: Repeat
     report: object

@@ -15,10 +15,10 @@ from ... import ops
 from ...lang.ir import Block
 from .classes import ClassDef
 from .columns import Col
-from .expressions import (FAILED, evaluate, if_else, is_literal_value, literal, literal_ast, names, parse_code,
-                          parse_expression, same, substitute, substitute_globals)
+from .expressions import (FAILED, evaluate, if_else, is_literal_value, literal_ast, names, parse_code, parse_expression,
+                          same, substitute, substitute_globals)
 from .layers import Channels, Slot, layer_slots, module_class
-from .names import attribute_safe, identifier
+from .names import attribute_safe, identifier, numbered
 from .spec_text import arg_text, call_arguments, count_text
 from .tree import RepeatItem
 
@@ -133,10 +133,7 @@ class Context:
                 + [p for p in spec if p.has_default] + [p for p in others if p.has_default])
 
     def local_name(self, base: str) -> str:
-        name, n = base, 1
-        while name in self.locals or name in self.params:
-            n += 1
-            name = f"{base}{n}"
+        name = numbered(base, lambda name: name in self.locals or name in self.params)
         self.locals.add(name)
         return name
 
@@ -231,7 +228,7 @@ class Context:
         if not present:
             present = [None]
         if self.plain:
-            return literal(present[0])
+            return repr(present[0])
         candidates = []
         live = [t for i, t in enumerate(texts) if self.active[i] and slot.values[i] is not None]
         if live and all(t == live[0] for t in live) and live[0] is not None:
@@ -244,7 +241,7 @@ class Context:
                 self.use(tree)
                 return ast.unparse(tree)
         if all(same(v, present[0]) for v in present):
-            return literal(present[0])
+            return repr(present[0])
         return ast.unparse(self.new_param(slot.role or "value", values, slot.channels, slot))
 
     def use(self, tree) -> None:
@@ -260,10 +257,7 @@ class Context:
                 param.used = True
                 return ast.Name(param.name, ast.Load())
         role = re.sub(r"(?<=[a-z_])\d+$", "", role) or role
-        name, n = role, 1
-        while name in self.params or name in self.spec_names.values():
-            n += 1
-            name = f"{role}{n}"
+        name = numbered(role, lambda name: name in self.params or name in self.spec_names.values())
         known = next(v for v in values if v is not None)
         param = Param(name, [v if v is not None else known for v in values], used=True, channels=channels)
         if slot is not None and slot.has_default and slot.default is not None:  # torch's default, as in torch
