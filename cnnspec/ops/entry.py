@@ -204,7 +204,7 @@ class Join:
     """How the forward of generated source joins a merge's branches: `x = out + identity`."""
 
     between: str  # what stands between the branches' values: " + "
-    around: str = "{}"  # the expression they make, {} the values and what stands between: "torch.cat([{}], dim=1)"
+    around: str = "{}"  # the whole expression, {} standing for the values so joined: "torch.cat([{}], dim=1)"
     # The channels after the merge from those each branch ends with; codegen passes symbols that keep them
     # expressions (`in_channels + 32`), as to TorchSource.channels.
     channels: Callable[[tuple], Any] = first_branch

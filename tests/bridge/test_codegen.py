@@ -299,3 +299,10 @@ def test_helper_classes_are_written_from_modules_py():
     own = classes(Path(modules.__file__).read_text(encoding="utf-8"))
     for name in ("FlattenLinear", "Split", "StochasticDepth"):
         assert written[name] == own[name], name
+
+
+def test_a_comment_follows_its_code_when_the_line_fits_else_goes_above():
+    source = spec_source("resnet50")
+    assert "        self.bn1 = nn.BatchNorm2d(planes * base_width // 64 * groups)  # line 28: bn1: BN\n" in source
+    assert ("        # line 28: conv1: CONV(planes * base_width // 64 * groups, k=1, bias=false)\n"
+            "        self.conv1 = nn.Conv2d(\n") in source  # black breaks the call; the comment stays above

@@ -49,7 +49,6 @@ class Context:
         self.helpers = helpers  # the names of the helper classes the file needs, added to as layers are written
         self.cdef = cdef
         self.plain = plain  # every value a number (the network's own class, which has no parameters)
-        self.parent = parent
         self.instances = cdef.instances
         self.cur = None  # the current number of channels, as an AST in the parameters
         self.home = ""
