@@ -256,12 +256,12 @@ def test_vector_network_has_no_receptive_field():
 # --------------------------------------------------------------------------------- no torch here
 
 
-def test_analyze_never_imports_torch():
+def test_analyze_never_imports_torch_or_black():
     code = ("import sys\n"
             "from cnnspec.cli import main\n"
             "for fmt in ('table', 'json', 'csv', 'markdown'):\n"
             "    assert main(['analyze', 'specs/vgg16.cnn', '-f', fmt]) == 0\n"
-            "loaded = sorted(m for m in sys.modules if m == 'torch' or m.startswith('torch.'))\n"
+            "loaded = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'black'))\n"
             "sys.stderr.write(repr(loaded))\n")
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stderr == "[]"

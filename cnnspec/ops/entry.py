@@ -1,6 +1,7 @@
 """What a registry entry is: the OpSpec, what its rule sees (LayerContext) and returns (LayerResult, its
 receptive-field Window), the working and slips it gives for homework, and its PyTorch side (TorchSource
-for generated source, FromTorch for import, and the small helpers that build or write torch modules).
+and a merge's Join for generated source, FromTorch for import, and the small helpers that build or write
+torch modules).
 
 torch is imported only inside the helpers that build modules, when a network is lowered.
 """
@@ -193,6 +194,26 @@ class TorchSource:
     channels: Callable[[Any, Mapping[str, Any], tuple], Any] | None = None
 
 
+def first_branch(channels: tuple):
+    """The channels after a merge whose branches all end with the same channels (ADD, MUL)."""
+    return channels[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Join:
+    """How the forward of generated source joins a merge's branches: `x = out + identity`."""
+
+    between: str  # what stands between the branches' values: " + "
+    around: str = "{}"  # the whole expression, {} standing for the values so joined: "torch.cat([{}], dim=1)"
+    # The channels after the merge from those each branch ends with; codegen passes symbols that keep them
+    # expressions (`in_channels + 32`), as to TorchSource.channels.
+    channels: Callable[[tuple], Any] = first_branch
+    # The variables that hold the branches' values: that of the branch beside an empty one (`x * scale`),
+    # and those of two branches (`out + identity`); otherwise each is named by its first label, or branch1, ….
+    beside_empty: str = "out"
+    pair: tuple[str, str] | None = None
+
+
 # ------------------------------------------------------------------------------ import from torch
 #
 # The importer (bridge/importer/) traces a torch module and finds, for each module or function call, the kind
@@ -240,6 +261,7 @@ class OpSpec:
     positional: tuple[str, ...] = ()  # at most one name
     variadic: str | None = None  # INPUT: all positional values go to this parameter
     merge: bool = False  # joins parallel branches: written NAME { branch | branch }
+    join: Join | None = None  # a merge: how generated source joins its branches
     aliases: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # alias → preset arguments
     example: str = ""
     # Builds the equivalent torch module from the arguments (registry defaults filled in), the input and

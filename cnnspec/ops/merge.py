@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import NoReturn
 
 from ..lang.words import shape_text
-from .entry import FromTorch, LayerContext, LayerResult, OpSpec, Unimportable, Working, own_module
+from .entry import FromTorch, Join, LayerContext, LayerResult, OpSpec, Unimportable, Working, own_module
 
 
 def _merge_mismatch(ctx: LayerContext, i: int, j: int, needs: str) -> NoReturn:
@@ -55,21 +55,32 @@ def _concat_from_call(ctx) -> list[str]:
     return []
 
 
+def _added_channels(channels: tuple):
+    """CONCAT's channels: those of its branches added up."""
+    total = channels[0]
+    for more in channels[1:]:
+        total = total + more
+    return total
+
+
 def _concat_working(ctx: LayerContext, result: LayerResult) -> Working:
     return Working(size=" + ".join(str(shape[0]) for shape in ctx.branches))
 
 
 ENTRIES = (
     OpSpec("add", "the sum of its branches (a residual connection)", _add, merge=True,
+           join=Join(" + ", pair=("out", "identity")),
            aliases={"sum": {}, "residual": {}}, example="ADD { CONV(64, k=3, p=1) -> BN | IDENTITY }",
            module=own_module("Add"), from_modules=(FromTorch(("cnnspec.bridge.modules.Add",)),),
            from_functions=(FromTorch(("operator.add", "operator.iadd", "torch.add", "Tensor.add"), _add_from_call),)),
     OpSpec("concat", "its branches concatenated on the channels", _concat, merge=True,
+           join=Join(", ", around="torch.cat([{}], dim=1)", channels=_added_channels),
            aliases={"cat": {}}, example="CONCAT { CONV(64, k=1) | CONV(64, k=3, p=1) }", module=own_module("Concat"),
            from_modules=(FromTorch(("cnnspec.bridge.modules.Concat",)),),
            from_functions=(FromTorch(("torch.cat", "torch.concat", "torch.concatenate"), _concat_from_call),),
            derive=_concat_working),
     OpSpec("mul", "the element-wise product of its branches, broadcast (a gate)", _mul, merge=True,
+           join=Join(" * ", beside_empty="scale"),
            aliases={"gate": {}}, example="MUL { IDENTITY | GAP -> CONV(16, k=1) -> SIGMOID }", module=own_module("Mul"),
            from_modules=(FromTorch(("cnnspec.bridge.modules.Mul",)),),
            from_functions=(FromTorch(("operator.mul", "operator.imul", "torch.mul", "Tensor.mul")),)),

@@ -14,6 +14,7 @@ import contextlib
 import functools
 import importlib.util
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -255,3 +256,53 @@ def test_optional_parts_are_written_under_their_conditions():
     assert re.findall(r"^class (\w+)", source, re.M) == ["Unit", "Skip", "Net"]  # one class per block
     assert "if t != 1:" in source and "if self.s == 1:" in source and "if self.s != 1:" in source
     assert "c * t if t != 1 else in_channels" in source  # the channels after a part that may be absent
+
+
+# ------------------------------------------------------------------------------------- what it needs
+
+
+def test_without_black_it_says_how_to_install_it(monkeypatch, capsys):
+    """black lays out the file: without it, `generate` and `cnnspec lower` say how to install it."""
+    from cnnspec.cli import main
+
+    message = "writing PyTorch source needs black: install cnnspec[torch] (pip install 'cnnspec[torch]')"
+    monkeypatch.setitem(sys.modules, "black", None)  # `import black` fails as if it were not installed
+    with pytest.raises(cnnspec.CnnspecError) as caught:
+        generate(cnnspec.load(SPECS / "lenet.cnn"))
+    assert str(caught.value) == f"cnnspec: error: {message}"
+    assert main(["lower", str(SPECS / "lenet.cnn")]) == 1
+    assert capsys.readouterr().err == f"cnnspec: error: {message}\n"
+
+
+def test_generating_never_imports_torch():
+    code = ("import sys; sys.modules['torch'] = None\n"
+            "import cnnspec\n"
+            "from cnnspec.bridge.codegen import generate\n"
+            f"assert 'class Basic(nn.Module):' in generate(cnnspec.load({str(SPECS / 'resnet18.cnn')!r}))\n")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_every_merge_is_joined_by_its_registry_entry():
+    """Forward writes a merge from its entry's Join alone (ops/merge.py): a new merge kind needs nothing here."""
+    merges = [op for op in cnnspec.ops.OPS if op.merge]
+    assert merges and all(op.join is not None for op in merges)
+
+
+def test_helper_classes_are_written_from_modules_py():
+    """The classes torch.nn lacks are bridge/modules.py's own, read as text (not a copy kept in codegen)."""
+    from cnnspec.bridge import modules
+
+    def classes(source: str) -> dict[str, str]:
+        return {node.name: ast.dump(node) for node in ast.parse(source).body if isinstance(node, ast.ClassDef)}
+
+    written = classes(generate(cnnspec.parse(SMALL["every_layer"])))
+    own = classes(Path(modules.__file__).read_text(encoding="utf-8"))
+    for name in ("FlattenLinear", "Split", "StochasticDepth"):
+        assert written[name] == own[name], name
+
+
+def test_a_comment_follows_its_code_when_the_line_fits_else_goes_above():
+    source = spec_source("resnet50")
+    assert "        self.bn1 = nn.BatchNorm2d(planes * base_width // 64 * groups)  # line 28: bn1: BN\n" in source
+    assert ("        # line 28: conv1: CONV(planes * base_width // 64 * groups, k=1, bias=false)\n"
+            "        self.conv1 = nn.Conv2d(\n") in source  # black breaks the call; the comment stays above
