@@ -414,10 +414,7 @@ def _close_server() -> None:
 
 # ----------------------------------------------------------------------------------- comparison
 
-# How students write the kinds that are usually no module of their own in PyTorch code; every other kind
-# is called by the class its registry entry writes in source (`nn.Conv{rank}d` → Conv2d).
-_WRITTEN_AS = {"flatten": "flatten", "split": "chunk", "add": "sum", "concat": "torch.cat", "mul": "product"}
-# Arguments in words; `out` depends on the kind.
+# Arguments in words; `out` is its parameter's own description.
 _ARG_WORDS = {"k": "kernel", "s": "stride", "p": "padding", "d": "dilation", "g": "groups", "ceil": "ceil_mode",
               "slope": "negative slope"}
 
@@ -448,29 +445,18 @@ def _layers(net: Network, report: Report) -> list[_Layer]:
     for node, row in zip(nodes, report.layers):
         op = ops.get(row.op)
         args = {} if op.merge else ops.fill_defaults(op, node)
-        layers.append(_Layer(row, tuple(_normal_args(op.name, args, row).items())))
+        layers.append(_Layer(row, tuple(_normal_args(op, args, row).items())))
     return layers
 
 
-def _normal_args(op: str, args: dict, row: LayerReport) -> dict:
+def _normal_args(op: ops.OpSpec, args: dict, row: LayerReport) -> dict:
     values = {k: v for k, v in args.items() if k != "in"}  # `in` only checks what arrives
     for key in ("out", "g"):
         if values.get(key) == "in":
             values[key] = row.input_shape[0]
-    if op in ("maxpool", "avgpool") and values.get("s") is None:
-        values["s"] = values["k"]
-    if op == "conv" and values.get("p") in ("same", "valid"):
-        rank = len(row.input_shape) - 1
-        pads = [ops.same_padding(k, d) for k, d in zip(_per_axis(values["k"], rank), _per_axis(values["d"], rank))]
-        if values["p"] == "valid":
-            values["p"] = 0
-        elif all(before == after for before, after in pads):  # uneven `same` has no single p: stays `same`
-            values["p"] = tuple(before for before, _ in pads)
+    if op.canonical is not None:
+        values = op.canonical(values, row.input_shape)
     return {k: (v[0] if isinstance(v, tuple) and v and len(set(v)) == 1 else v) for k, v in values.items()}
-
-
-def _per_axis(value, rank: int) -> tuple:
-    return tuple(value) if isinstance(value, tuple) else (value,) * rank
 
 
 def _differences(spec: _Layer, mine: _Layer) -> list[str]:
@@ -483,8 +469,8 @@ def _differences(spec: _Layer, mine: _Layer) -> list[str]:
         mine_value = ours[name]
         if name == "bias":
             found.append("no bias where the spec has one" if value else "a bias where the spec has none")
-        elif name == "out" and spec.op in ("conv", "fc"):
-            noun = "output channels" if spec.op == "conv" else "output features"
+        elif name == "out" and ops.get(spec.op).param("out").kind in ("channels", "int"):  # a count
+            noun = ops.get(spec.op).param("out").doc
             found.append(f"{value_text(mine_value)} {noun} where the spec has {value_text(value)}")
         else:
             word = "output size" if name == "out" else _ARG_WORDS.get(name, name)
@@ -499,8 +485,8 @@ def _student_names(layers: list[_Layer]) -> list[str]:
     for layer in layers:
         seen[layer.op] = seen.get(layer.op, 0) + 1
         rank = max(1, len(layer.row.input_shape) - 1)
-        source = ops.get(layer.op).source
-        kind = _WRITTEN_AS.get(layer.op) or source.cls.format(rank=rank).removeprefix("nn.")
+        op = ops.get(layer.op)
+        kind = op.code_word or op.source.cls.format(rank=rank).removeprefix("nn.")
         names.append(f"your {_ordinal(seen[layer.op])} {kind}")
     return names
 
@@ -528,10 +514,10 @@ def _parameters(count: int) -> str:
 
 
 def _input_differs(spec: _Layer, mine: _Layer) -> bool:
-    """Whether the two layers receive different inputs (an FC compares only the number of features it sees,
-    since the spec's FC flattens by itself)."""
+    """Whether the two layers receive different inputs (a kind that flattens its input itself, an FC, compares
+    only the number of features it sees)."""
     a, b = spec.row.input_shape, mine.row.input_shape
-    return math.prod(a) != math.prod(b) if spec.op == "fc" else a != b
+    return math.prod(a) != math.prod(b) if ops.get(spec.op).flattens else a != b
 
 
 @dataclass(frozen=True, slots=True)
@@ -594,11 +580,13 @@ def _capital(text: str) -> str:
 
 
 def _forgiven(layer: _Layer, following: _Layer | None) -> bool:
-    """An extra layer that changes nothing the spec says: an IDENTITY, or a flatten right before an FC that
-    the spec lets flatten by itself."""
-    if layer.op == "identity":
+    """An extra layer that changes nothing the spec says: the identity, or a flatten (no parameters, its input as
+    a vector) right before a kind that flattens by itself, an FC, on an input that it flattens."""
+    if ops.get(layer.op).passes_through:
         return True
-    return (layer.op == "flatten" and following is not None and following.op == "fc"
+    row = layer.row
+    flattening = not row.params and row.output_shape == (math.prod(row.input_shape),) and len(row.input_shape) > 1
+    return (flattening and following is not None and ops.get(following.op).flattens
             and len(following.row.input_shape) > 1)
 
 

@@ -257,10 +257,11 @@ def keeping_paddings(n: int, k: int, s: int, d: int, pooling: bool = False, ceil
 def _padding_question(ex: Exercise, index: int, qid: str) -> list[Question]:
     layer, step = ex.report.layers[index - 1], ex.steps[index - 1]
     ctx = step.context
-    if layer.op not in ("conv", "maxpool", "avgpool"):
+    window = ops.get(layer.op).window
+    if window is None:
         raise CnnspecError(f"--question padding:{index}: layer {index} is {layer.resolved}; the padding question "
                            "is about a convolution or a pooling layer", path="--question")
-    pooling = layer.op != "conv"
+    pooling = window == "pooling"
     ceil = bool(ctx.args.get("ceil"))
     kernel, stride, dilation, _ = ops.window_geometry(ctx)
     axes = list(zip(ctx.spatial, kernel, stride, dilation))

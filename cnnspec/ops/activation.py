@@ -8,7 +8,7 @@ from .params import Param
 
 
 def _activation(name: str, doc: str, torch_name: str, *params: Param, positional=(), aliases=None, module=None,
-                source=None, from_module=None, functions=(), from_call=None) -> OpSpec:
+                source=None, from_module=None, functions=(), from_call=None, **more) -> OpSpec:
     """A layer that keeps its input's shape; by default torch.nn's `torch_name`, built with no argument and
     written as the bare name, as are the `functions` that compute it."""
     from_module = from_module or plain_from_module(name.upper())
@@ -16,7 +16,7 @@ def _activation(name: str, doc: str, torch_name: str, *params: Param, positional
     return OpSpec(name, doc, same_shape, params, positional, aliases=aliases or {}, example=name.upper(),
                   module=module or plain_module(torch_name), source=source or TorchSource(f"nn.{torch_name}"),
                   from_modules=(FromTorch((f"torch.nn.{torch_name}",), from_module),),
-                  from_functions=(FromTorch(functions, from_call),) if functions else ())
+                  from_functions=(FromTorch(functions, from_call),) if functions else (), **more)
 
 
 def _leakyrelu_from_module(m, ctx):
@@ -80,7 +80,7 @@ ENTRIES = (
                 from_module=_softmax_from_module,
                 functions=("torch.nn.functional.softmax", "torch.softmax", "Tensor.softmax"),
                 from_call=_softmax_from_call),
-    _activation("identity", "passes its input through", "Identity"),
+    _activation("identity", "passes its input through", "Identity", passes_through=True),
     _activation("relu6", "ReLU capped at 6", "ReLU6", functions=("torch.nn.functional.relu6",)),
     _activation("hardswish", "hard swish", "Hardswish", functions=("torch.nn.functional.hardswish",)),
     _activation("hardsigmoid", "hard sigmoid", "Hardsigmoid", functions=("torch.nn.functional.hardsigmoid",)),

@@ -8,8 +8,8 @@ from ..lang.words import shape_text
 from .entry import (FromTorch, LayerContext, LayerResult, OpSpec, Slip, SourceArg, TorchSource, Unimportable, Window,
                     Working, in_channels, layer_text, nn_class, out_channels, power, ranked, same_value, unless)
 from .params import BIAS, DILATION, KERNEL, REQUIRED, STRIDE, Param
-from .windows import (axes_working, check_window_fits, conv_output_size, effective_kernel, size_slips, warn_untiled,
-                      window_geometry)
+from .windows import (axes_working, check_window_fits, conv_output_size, effective_kernel, same_padding, size_slips,
+                      warn_untiled, window_geometry)
 
 
 def _conv(ctx: LayerContext) -> LayerResult:
@@ -108,6 +108,20 @@ def _torch_conv(args, shape, out):
                                        _groups(args, shape), args["bias"])
 
 
+def _conv_canonical(args: dict, shape: tuple) -> dict:
+    """`p=valid` as 0, and `p=same` as its padding on each side where PyTorch pads evenly (an uneven `same`
+    has no single number, so it stays `same`)."""
+    if args["p"] == "valid":
+        return {**args, "p": 0}
+    if args["p"] == "same":
+        rank = len(shape) - 1
+        kernel, dilation = (v if isinstance(v, tuple) else (v,) * rank for v in (args["k"], args["d"]))
+        pads = [same_padding(k, d) for k, d in zip(kernel, dilation)]
+        if all(before == after for before, after in pads):
+            return {**args, "p": tuple(before for before, _ in pads)}
+    return args
+
+
 def _conv_from_module(m, ctx):
     if m.padding_mode != "zeros":
         ctx.note(f"padding_mode={m.padding_mode!r}; cnnspec pads with zeros (shapes and counts are the same)")
@@ -148,5 +162,5 @@ ENTRIES = (
                SourceArg("bias", "bias", default=True)),
                channels=lambda channels, args, shape: args["out_channels"]),
            from_modules=(FromTorch(ranked("torch.nn.Conv"), _conv_from_module, check_input=_conv_check_input),),
-           derive=_conv_working, slips=_conv_slips),
+           derive=_conv_working, slips=_conv_slips, window="convolution", canonical=_conv_canonical),
 )

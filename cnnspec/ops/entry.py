@@ -280,6 +280,18 @@ class OpSpec:
     derive: Callable[[LayerContext, LayerResult], Working] | None = None
     # Known wrong ways to work them out (grading), given the (index, output shape) of every layer.
     slips: Callable[[LayerContext, LayerResult, tuple], list[Slip]] | None = None
+    # Grading code. `window`: "convolution" or "pooling" for a kind that slides a padded window (the padding
+    # question asks about it, with the output size rule of its kind). `canonical`: the arguments (registry
+    # defaults filled in) and the input shape → the same arguments in one normal form, so that two ways of
+    # writing a layer compare equal (a pool's stride given as its kernel, `p=same` as numbers). `flattens`: the
+    # kind flattens any input itself (FC), so a flatten right before it changes nothing. `passes_through`: it
+    # is the identity. `code_word`: how feedback names the kind in a student's code when it is usually no
+    # module of its own ("chunk", "torch.cat"); otherwise it is the class its TorchSource writes (Conv2d).
+    window: str | None = None
+    canonical: Callable[[dict, tuple], dict] | None = None
+    flattens: bool = False
+    passes_through: bool = False
+    code_word: str = ""
 
     def param(self, name: str) -> Param:
         for p in self.params:

@@ -85,5 +85,5 @@ ENTRIES = (
                          FromTorch(("cnnspec.bridge.modules.FlattenLinear",),
                                    lambda m, ctx: _linear_from_module(m, ctx, flattens=True),
                                    check_input=lambda m, shape: _linear_check_input(m, shape, flattens=True))),
-           derive=_fc_working, slips=_fc_slips),
+           derive=_fc_working, slips=_fc_slips, flattens=True),
 )

@@ -66,6 +66,11 @@ def _pool_working(ctx: LayerContext, result: LayerResult) -> Working:
     return Working(axes=axes_working(ctx, kernel, stride, pads, dilation, ctx.args["ceil"]))
 
 
+def _pool_canonical(args: dict, shape: tuple) -> dict:
+    """A stride not given is the kernel."""
+    return {**args, "s": args["k"]} if args["s"] is None else args
+
+
 def _pool_slips(ctx: LayerContext, result: LayerResult, others) -> list[Slip]:
     return size_slips(ctx, result)
 
@@ -163,7 +168,7 @@ ENTRIES = (
            source=_pool_source("Max", dilated=True),
            from_modules=(FromTorch(ranked("torch.nn.MaxPool"), _maxpool_from_module),),
            from_functions=(FromTorch(ranked("torch.nn.functional.max_pool"), _maxpool_from_call),),
-           derive=_pool_working, slips=_pool_slips),
+           derive=_pool_working, slips=_pool_slips, window="pooling", canonical=_pool_canonical),
     OpSpec("avgpool", "average pooling", lambda ctx: _pool(ctx, dilated=False),
            (Param("k", "ints", "window size", REQUIRED, aliases=("kernel", "kernel_size"), minimum=1),
             _POOL_S, _POOL_P, _CEIL),
@@ -171,7 +176,7 @@ ENTRIES = (
            source=_pool_source("Avg", dilated=False),
            from_modules=(FromTorch(ranked("torch.nn.AvgPool"), _avgpool_from_module),),
            from_functions=(FromTorch(ranked("torch.nn.functional.avg_pool"), _avgpool_from_call),),
-           derive=_pool_working, slips=_pool_slips),
+           derive=_pool_working, slips=_pool_slips, window="pooling", canonical=_pool_canonical),
     OpSpec("adaptiveavgpool", "average pooling to a fixed output size", _adaptive_pool, (_OUT_SIZE,),
            positional=("out",), aliases={"gap": {"out": 1}}, example="ADAPTIVEAVGPOOL(7)",
            module=lambda args, shape, out: nn_class("AdaptiveAvgPool", len(shape) - 1)(args["out"]),
