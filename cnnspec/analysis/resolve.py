@@ -88,14 +88,15 @@ class _BlockDef:
     stamp: int  # when it was defined: the blocks it may call are those defined up to it
     broken: bool = False  # its definition has an error already reported; its calls say nothing more
 
-    def record(self, env: Mapping, values: dict) -> BlockCall:
-        """What a call of the block bound, given the names its body sees (code generation reads it)."""
+    def record(self, env: Mapping, values: dict, arguments: dict) -> BlockCall:
+        """What a call of the block bound, given the names its body sees and the expressions written for its
+        parameters (code generation reads it)."""
         params = tuple((name, span_of(default, self.source).text if default is not None else None)
                        for name, default, _ in self.params)
         header = f"block {self.name}(" + ", ".join(
             name if default is None else f"{name}={default}" for name, default in params) + ")"
         return BlockCall(self.name, params, MappingProxyType(values), MappingProxyType(env), header,
-                         self.span.line, self.source.path)
+                         self.span.line, self.source.path, MappingProxyType(arguments))
 
 
 @dataclass
@@ -423,7 +424,7 @@ class _Resolver:
         if count == 0 or layers == 0:  # a repeat of nothing leaves nothing (and costs no walk of its passes)
             return ()
         self.count_layers(layers * (count - 1), span)
-        return (Repeat(body, count, label, _squash(span.text), span),)
+        return (Repeat(body, count, label, _squash(span.text), span, _squash(count_span.text)),)
 
     def count_layers(self, added: int, span: Span) -> None:
         """Stop at LAYER_LIMIT layers, before a typo makes a network too large to analyze in a moment."""
@@ -516,6 +517,7 @@ class _Resolver:
         values: dict[str, Value] = {}  # the parameters, seen before the variables written before the block
         env = ChainMap(values, definition.env)
         bound: dict[str, Value] = {}
+        written: dict[str, str] = {}  # the expression given for each parameter, as written
         names = [p[0] for p in definition.params]
         positional = [node for key, node, _ in given if key is None]
         if len(positional) > len(names):
@@ -538,6 +540,7 @@ class _Resolver:
             if value is MISSING:
                 ok = False
             bound[pname] = value
+            written[pname] = _squash(span_of(node, scope.source).text)
         inner = _Scope(definition.source, env, definition.defaults, definition.stamp, (*scope.calls, definition.name))
         for pname, default, pspan in definition.params:
             if pname in bound:
@@ -553,7 +556,7 @@ class _Resolver:
         body = self.chain(definition.body, inner)
         if len(self.errors) > errors_before:  # say which call the body's errors come from
             self.errors.append(Diagnostic("note", f"in the call {_squash(span.text)}", first_line(span)))
-        return Block(definition.name, body, label, _squash(span.text), span, definition.record(env, values))
+        return Block(definition.name, body, label, _squash(span.text), span, definition.record(env, values, written))
 
     def arg_nodes(self, call_args, scope: _Scope) -> list:
         """[(keyword or None, value node, span of the keyword or the value)] of a `call_args` node."""

@@ -50,6 +50,7 @@ class Repeat:
     label: str | None = None
     text: str = field(default="", compare=False)
     span: Span | None = field(default=None, compare=False)
+    count_text: str = field(default="", compare=False)  # the count as written (`blocks - 1`), for code generation
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,7 @@ class BlockCall:
     header: str  # `block basic(planes, s=1, proj=false)`
     line: int  # of the definition
     path: str  # of the file that defines the block
+    arguments: Mapping[str, str] = field(default_factory=dict)  # the expression written for each parameter given
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,15 +1,12 @@
-"""What codegen reads from the spec's own text, with the spec's own parser: the expression written for an
-argument, a block call's arguments, a repeat's count, and the comments that quote the spec
-(`# line 4: CONV(6, k=5, p=2)`)."""
+"""What codegen writes of the spec's own text: the expression written for an argument (from its span), the
+comments that quote the spec (`# line 4: CONV(6, k=5, p=2)`), and the spec's leading comment. Nothing is parsed
+again here: a block call's arguments and a repeat's count come with the IR."""
 
 from __future__ import annotations
 
 import os
 import re
-from functools import cache
 
-from ...lang.errors import CnnspecError
-from ...lang.syntax import parse
 from .tree import LayerItem, ScopeItem
 
 
@@ -22,48 +19,6 @@ def arg_text(node, name: str) -> str | None:
     if span.source is not node.span.source or not (node.span.start < span.start and span.end <= node.span.end):
         return None  # from a `default` statement, or an alias's preset (GAP's output 1)
     return re.sub(r"^\s*[A-Za-z_]\w*\s*=(?!=)", "", span.text).strip()
-
-
-def call_arguments(text: str, names: list) -> dict | None:
-    """The argument texts of a block call `name(a, b, k=c)` (or `name`), by parameter name."""
-    unit = _unit(text)
-    if unit is None or unit.data != "layer":
-        return None
-    given = {}
-    position = 0
-    for arg in unit.children[1].children if len(unit.children) > 1 else ():
-        if arg is None:  # `name()`
-            continue
-        if arg.data == "keyword_arg":
-            name = arg.children[0]
-            given[str(name)] = text[name.end_pos:arg.meta.end_pos].strip().removeprefix("=").strip()
-        else:
-            if position >= len(names):
-                return None
-            given[names[position]] = text[arg.meta.start_pos:arg.meta.end_pos]
-            position += 1
-    return given
-
-
-def count_text(text: str) -> str | None:
-    """The count of a repeat written `[chain] * COUNT`, `label: [chain] * COUNT` or `name(args) * COUNT`."""
-    unit = _unit(text)
-    if unit is None or unit.data != "repeat":
-        return None
-    star = unit.children[1]
-    return text[star.end_pos:unit.meta.end_pos].strip()
-
-
-@cache  # a block's calls and comments read the same texts again and again
-def _unit(text: str):
-    """The parse tree of the one chain item `text` writes, without its label; None if it writes no such item."""
-    try:
-        chain = parse(text).tree.children[-1]
-    except CnnspecError:
-        return None
-    if chain.data != "chain" or len(chain.children) != 1:
-        return None
-    return chain.children[0].children[-1]
 
 
 def line_comment(item, home: str, main_path: str) -> str:
@@ -99,16 +54,23 @@ def shorten(text: str, width: int) -> str:
     cut = text.rfind(" -> ", 0, width)
     if cut > 0:
         return text[:cut] + " -> …" + ("]" if text.endswith("]") else "")
-    unit = _unit(text)
-    calls = (node for node in unit.iter_subtrees_topdown() if node.data == "call_args") if unit is not None else ()
-    call = next(calls, None)
-    if call is not None:  # the first call's arguments, cut after a comma: `bottleneck(planes, …)`
-        open_at, close_at = call.meta.start_pos, call.meta.end_pos - 1
+    open_at, close_at = text.find("("), _closing_parenthesis(text)
+    if close_at is not None:  # the first call's arguments, cut after a comma: `bottleneck(planes, …)`
         rest = text[close_at + 1:]
         cut = text.rfind(", ", 0, max(width - len(rest) - 4, open_at + 1))
         if cut > open_at:
             return text[:cut] + ", …)" + rest
     return text[: width - 1] + "…"
+
+
+def _closing_parenthesis(text: str) -> int | None:
+    """Where the first parenthesis of `text` closes, or None."""
+    depth, open_at = 0, text.find("(")
+    for index in range(max(open_at, 0), len(text) if open_at >= 0 else 0):
+        depth += {"(": 1, ")": -1}.get(text[index], 0)
+        if depth == 0:
+            return index
+    return None
 
 
 def leading_comment(text: str) -> str:

@@ -19,7 +19,7 @@ from .expressions import (FAILED, evaluate, if_else, is_literal_value, literal_a
                           same, substitute, substitute_globals)
 from .layers import Channels, Slot, layer_slots, module_class
 from .names import attribute_safe, identifier, numbered
-from .spec_text import arg_text, call_arguments, count_text
+from .spec_text import arg_text
 from .tree import RepeatItem
 
 
@@ -45,7 +45,7 @@ class Context:
     expression gives every instance's value, else a number, else a new constructor parameter."""
 
     def __init__(self, helpers: set[str], cdef: ClassDef, plain: bool, parent: Context | None = None,
-                 frames: list | None = None, frame_texts: list | None = None):
+                 frames: list | None = None, frame_arguments: list | None = None):
         self.helpers = helpers  # the names of the helper classes the file needs, added to as layers are written
         self.cdef = cdef
         self.plain = plain  # every value a number (the network's own class, which has no parameters)
@@ -64,14 +64,14 @@ class Context:
             self.in_name = None
             self.last_optional = None
             self.frames = [[s.call if s.call is not None else NO_CALL for s in self.instances]]
-            self.frame_texts = [None]
+            self.frame_arguments = [None]
             self._declare_parameters()
         else:
             for name in ("params", "spec_names", "attributes", "inline_args", "flags", "flag_names", "locals",
                          "active", "in_name", "home", "last_optional"):
                 setattr(self, name, getattr(parent, name))
             self.frames = frames
-            self.frame_texts = frame_texts
+            self.frame_arguments = frame_arguments
 
     # -------------------------------------------------------------- parameters
 
@@ -139,13 +139,13 @@ class Context:
     # -------------------------------------------------------------- inline scopes (blocks inside the class)
 
     def enter(self, scopes: list) -> Context:
-        frames, texts = list(self.frames), list(self.frame_texts)
+        frames, texts = list(self.frames), list(self.frame_arguments)
         first = next(s for s in scopes if s is not None)
         if first.kind == "block":
             frames.append([None if s is None else (s.call if s.call is not None else NO_CALL) for s in scopes])
             one_text = all(s is None or s.node.text == first.node.text for s in scopes)
-            texts.append(first.node.text if one_text else None)
-        inner = Context(self.helpers, self.cdef, self.plain, parent=self, frames=frames, frame_texts=texts)
+            texts.append(first.call.arguments if one_text and first.call is not None else None)
+        inner = Context(self.helpers, self.cdef, self.plain, parent=self, frames=frames, frame_arguments=texts)
         inner.cur = self.cur
         return inner
 
@@ -195,8 +195,7 @@ class Context:
                 python = self.spec_names.get(name)
                 return ast.Name(python, ast.Load()) if python is not None else None
             # a parameter of a block written inline in the class: what its call gives, or its default
-            text = self.frame_texts[depth]
-            given = call_arguments(text, [p for p, _ in calls[0].params]) if text else None
+            given = self.frame_arguments[depth]  # the expressions written in the calls, when they all write the same
             if given is None:
                 return None
             if name in given:
@@ -268,7 +267,7 @@ class Context:
         """The condition under which the calls have an optional part: the repeat's count, if it says so."""
         rep = col.rep
         node = rep.node if isinstance(rep, RepeatItem) else rep.scope.node
-        tree = None if self.plain else self.translate(count_text(node.text))
+        tree = None if self.plain else self.translate(node.count_text or None)
         expected = [p if a else None for p, a in zip(presence, self.active)]
         if tree is not None:
             ok = True
@@ -361,7 +360,7 @@ class Context:
         spec_args = None
         if isinstance(first.node, Block) and first.call is not None \
                 and all(s is None or s.node.text == first.node.text for s in scopes):
-            spec_args = call_arguments(first.node.text, [p for p, _ in first.call.params])
+            spec_args = first.call.arguments
         args, trees, keywords = [], {}, False
         for param in cdef.params:
             values = [cdef.param_values(s)[param.name] if s is not None else None for s in scopes]
