@@ -115,6 +115,9 @@ class CnnspecError(Exception):
         return "\n".join(format_diagnostic(d) for d in self.diagnostics)
 
 
+QUOTED_WIDTH = 160  # the most characters of a source line a message quotes
+
+
 def format_diagnostic(diagnostic: Diagnostic) -> str:
     """`PATH:LINE:COLUMN: severity: MESSAGE`, then the source line and a caret under the offending text."""
     span = diagnostic.span
@@ -126,9 +129,15 @@ def format_diagnostic(diagnostic: Diagnostic) -> str:
     line = "".join(" " if ord(c) < 32 else c for c in span.source.line_text(span.line))
     if not line.strip():
         return head
+    column = span.column
     width = max(1, (span.end_column - span.column) if span.end_line == span.line else len(line) - span.column + 1)
-    width = min(width, max(1, len(line) - span.column + 1))
-    caret = " " * (span.column - 1) + "^" + "~" * (width - 1)
+    if len(line) > QUOTED_WIDTH:  # a generated spec's line of thousands of characters: the part around the caret
+        start = max(0, min(column - 1 - QUOTED_WIDTH // 4, len(line) - QUOTED_WIDTH))
+        end = start + QUOTED_WIDTH
+        line = ("…" if start else "") + line[start:end] + ("…" if end < len(line) else "")
+        column -= start - (1 if start else 0)
+    width = min(width, max(1, len(line) - column + 1))
+    caret = " " * (column - 1) + "^" + "~" * (width - 1)
     return f"{head}\n    {line}\n    {caret}"
 
 

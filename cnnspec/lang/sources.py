@@ -58,8 +58,9 @@ def _decode(data: bytes, name: str, limit: int) -> str:
     if b"\0" in head:
         raise CnnspecError("this is a binary file, not a spec (a .cnn file is text)", path=name)
     if len(data) > limit:
-        raise CnnspecError(f"the file is larger than {limit:,} bytes, the most a spec and the files it imports "
-                           "may hold together", path=name)
+        whole = f"{SPEC_LIMIT:,} bytes, the most a spec and the files it imports may hold together"
+        raise CnnspecError(f"the file is larger than {whole}" if limit == SPEC_LIMIT else
+                           f"the file is larger than the {limit:,} bytes left of {whole}", path=name)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

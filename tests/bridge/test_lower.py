@@ -189,3 +189,36 @@ def test_package_functions_lower_and_verify():
     assert sum(p.numel() for p in model.parameters()) == 61706  # LeNet-5, d2l: the lecture's total
     result = cnnspec.verify(program)
     assert result.ok and len(result.layers) == 12 and result.device == "meta"
+
+
+def test_a_dtype_by_name():
+    module = lower(cnnspec.load(SPECS / "lenet.cnn"), dtype="float16")
+    assert {p.dtype for p in module.parameters()} == {torch.float16}
+    with pytest.raises(ValueError) as error:
+        lower(cnnspec.load(SPECS / "lenet.cnn"), dtype="int7")
+    assert str(error.value) == "dtype must be a torch.dtype or one of float32, float16, bfloat16, float64, not 'int7'"
+
+
+@pytest.mark.parametrize("device", ["foo", "", "cuda:x"])
+def test_a_device_pytorch_does_not_know(device, capsys):
+    assert main(["verify", str(SPECS / "lenet.cnn"), "--device", device]) == 1
+    assert capsys.readouterr() == ("", f"cnnspec: error: `{device}` is not a device PyTorch knows: write cpu, meta, "
+                                       "cuda or another of torch's device types\n")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has CUDA")
+def test_a_device_this_pytorch_cannot_use(capsys):
+    assert main(["verify", str(SPECS / "lenet.cnn"), "--device", "cuda"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("cnnspec: error: the device `cuda` cannot be used: this PyTorch or this "
+                                        "machine has no cuda (torch says: ") and err.endswith(")\n")
+    assert err.count("\n") == 1
+
+
+def test_torch_without_numpy_says_nothing_about_it():
+    """torch warns at import when NumPy is missing; cnnspec, which does not use it, keeps that from its users."""
+    code = ("import sys, runpy; sys.modules['numpy'] = None; sys.argv = ['cnnspec', 'verify', sys.argv[1]]; "
+            "runpy.run_module('cnnspec', run_name='__main__')")
+    done = subprocess.run([sys.executable, "-c", code, str(SPECS / "lenet.cnn")], capture_output=True, text=True)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.endswith("12 of 12 layers agree\n")

@@ -8,6 +8,7 @@ of milliseconds after the first (about 2 s); the two cases of a fresh process ea
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -287,3 +288,17 @@ def test_the_source_cnnspec_lower_writes_scores_full_marks(name, tmp_path):
     net = cnnspec.resolve(program)
     grade = check_code(net, cnnspec.analyze(net), student, student_id=name, timeout=120)
     assert grade.gradable and grade.score == grade.max_score == len(cnnspec.analyze(net).layers) + 2
+
+
+def test_torch_without_numpy_prints_nothing_to_the_instructor(tmp_path):
+    """With no NumPy, torch warns when it is imported, in the grader and in each child; the instructor sees only
+    the feedback (a NumPy that fails to import, first on the path, stands for one that is not installed)."""
+    fake = tmp_path / "no_numpy" / "numpy"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ModuleNotFoundError(\"No module named 'numpy'\", name='numpy')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(fake.parent), str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    done = subprocess.run([sys.executable, "-m", "cnnspec", "check-code", str(SPECS["lenet_like"]),
+                           str(CODE / "lenet_like_sequential.py")], capture_output=True, text=True, env=env,
+                          cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("Score: 12 / 12\n")
