@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
+from profiles import examples
 from torch import nn
 
 import cnnspec
@@ -612,7 +613,7 @@ def _table(rows) -> str:
 
 # torch says that an even kernel with padding='same' costs a padded copy: true, and beside the point here.
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths:UserWarning")
-@settings(max_examples=300, deadline=None, derandomize=True, database=None, report_multiple_bugs=False,
+@settings(max_examples=examples(150), report_multiple_bugs=False,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(net=networks())
 def test_random_chains_match_torch(net: Network):

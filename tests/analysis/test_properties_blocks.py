@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
+from profiles import examples
 from torch import nn
 
 import cnnspec
@@ -199,7 +200,7 @@ def network(draw):
     return text, lambda: nn.Sequential(*[m for p in pieces for m in p.build()]), first
 
 
-@settings(max_examples=150, deadline=None, derandomize=True, database=None,
+@settings(max_examples=examples(80),
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(network())
 def test_random_blocks_and_branches_match_torch(case):

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 from hypothesis import HealthCheck, given, note, settings
+from profiles import examples
 import torch.nn.functional as F
 from torch import nn
 
@@ -70,7 +71,7 @@ def test_round_trip_of_fc_on_a_feature_map(text):
     assert _layers(imported) == _layers(report) and imported.totals == report.totals
 
 
-@settings(max_examples=60, deadline=None, derandomize=True, database=None,
+@settings(max_examples=examples(30),
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(random_network())
 def test_round_trip_of_random_networks(case):

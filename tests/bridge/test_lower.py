@@ -94,12 +94,13 @@ def test_torch_missing_is_a_clear_error(tmp_path):
 
 from hypothesis import HealthCheck, given, note, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from profiles import examples  # noqa: E402
 
 from test_properties import networks  # noqa: E402  (random valid chains of every layer kind)
 from test_properties_blocks import network as branchy_networks  # noqa: E402  (blocks, residuals, concats)
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, database=None,
+@settings(max_examples=examples(150),
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
 @given(st.one_of(networks().map(lambda net: net.text), branchy_networks().map(lambda case: case[0])))
 def test_random_specs_verify(text):

@@ -584,6 +584,7 @@ def test_a_failed_grading_still_writes_results_files(tmp_path, capsys):
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from profiles import examples  # noqa: E402
 
 _LENET_LIKE_SHEET = worksheet(SPECS / "lenet_like.cnn", ("output", "params", "products", "rf"),
                               (("shape", 4), ("padding", 1)))
@@ -594,7 +595,7 @@ _CELL_TEXT = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), suppress_health_check=[HealthCheck.too_slow])
 @given(cells=st.dictionaries(st.tuples(st.sampled_from([str(i) for i in range(1, 12)] + ["total", "x"]),
                                        st.sampled_from(["output", "params", "products", "rf"])), _CELL_TEXT),
        questions=st.dictionaries(st.sampled_from(["q1", "q2", "q3"]), _CELL_TEXT))
@@ -613,7 +614,7 @@ _BRANCHY_SHEET = worksheet(None, ("output", "params", "products", "activations")
 _SHAPES = st.builds(lambda dims: "x".join(map(str, dims)), st.lists(st.integers(0, 40), min_size=1, max_size=4))
 
 
-@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), suppress_health_check=[HealthCheck.too_slow])
 @given(cells=st.dictionaries(st.tuples(st.sampled_from([str(i) for i in range(1, 15)] + ["total"]),
                                        st.sampled_from(["output", "params", "products", "activations"])),
                              st.one_of(_SHAPES, _CELL_TEXT)))
@@ -623,7 +624,7 @@ def test_any_answers_to_a_network_with_branches_are_graded(cells):
     assert 0 <= grade.score <= grade.max_score
 
 
-@settings(max_examples=200, deadline=None, derandomize=True)
+@settings(max_examples=examples(100))
 @given(text=st.one_of(st.text(max_size=300),
                       st.lists(st.lists(_CELL_TEXT, max_size=6).map(lambda r: "| " + " | ".join(r) + " |"),
                                max_size=8).map(lambda rows: "| # | output size |\n" + "\n".join(rows))),

@@ -261,7 +261,7 @@ def workdir(tmp_path_factory) -> Path:
 
 def fuzz(inputs):
     """The test of one source of inputs, with its share of the profile's FUZZ_INPUTS."""
-    return settings(max_examples=FUZZ_INPUTS // 3, report_multiple_bugs=False, suppress_health_check=[
+    return settings(max_examples=-(-FUZZ_INPUTS // 3), report_multiple_bugs=False, suppress_health_check=[
         HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.large_base_example,
         HealthCheck.function_scoped_fixture,  # a directory and captured output, emptied by every example
     ])(given(text=inputs, fmt=st.sampled_from(FORMATS))(check))

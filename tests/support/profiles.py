@@ -9,7 +9,7 @@ import os
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default")
 SCALE = {"default": 1, "ci": 4, "fuzz": 4}.get(PROFILE, 1)
-FUZZ_INPUTS = {"default": 3_000, "ci": 12_000, "fuzz": 50_000}.get(PROFILE, 3_000)
+FUZZ_INPUTS = {"default": 3_000, "ci": 12_000, "fuzz": 50_000}.get(PROFILE, 3_000)  # in all, over its 3 sources
 
 
 def examples(count: int) -> int:
