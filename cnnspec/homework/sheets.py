@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..lang.errors import CnnspecError
+from ..lang.sources import read_text
 from ..lang.words import shape_text
 from .worksheet import COLUMNS, NOT_ASKED, Worksheet
 
@@ -148,20 +149,14 @@ def format_of(path: str) -> str:
                        ".yaml (.yml) or .tex files", path=path)
 
 
+ANSWERS_LIMIT = 1 << 20  # bytes: a filled worksheet of 500 rows holds about 50 KB
+
+
 def read_answers(path: str) -> Answers:
     """A student's filled worksheet; a file that cannot be read as one is a CnnspecError saying why."""
     kind = format_of(path)
-    try:
-        data = Path(path).read_bytes()
-        if b"\0" in data[:8192]:
-            raise CnnspecError("this is a binary file, not a filled worksheet", path=path)
-        text = data.decode("utf-8-sig")
-    except FileNotFoundError:
-        raise CnnspecError("no such file", path=path) from None
-    except UnicodeDecodeError:
-        raise CnnspecError("the file is not UTF-8 text", path=path) from None
-    except OSError as exc:
-        raise CnnspecError(f"cannot be read: {exc.strerror or exc}", path=path) from None
+    text = read_text(path, limit=ANSWERS_LIMIT, what=("a filled worksheet", None),
+                     too_large=f"the file is larger than {ANSWERS_LIMIT:,} bytes, more than a filled worksheet holds")
     return parse_answers(text, kind, path)
 
 
