@@ -25,6 +25,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from sections import write_section
+
 import cnnspec
 from cnnspec.homework import check_code as student_code
 from cnnspec.homework.grading import Grade, grade_class
@@ -32,7 +34,6 @@ from cnnspec.homework.grading import Grade, grade_class
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "submissions" / "code"
 SPEC = ROOT / "specs" / "lenet_like.cnn"
-BEGIN, END = "<!-- bench_check_code: begin -->", "<!-- bench_check_code: end -->"
 TIMEOUT = 2.0
 # fixture → how many of the 200 students hand in that file
 CLASS = {
@@ -99,7 +100,6 @@ def main(argv=None) -> int:
     counts = collections.Counter(outcome(g) for g in fork_grades)
     cpus = os.cpu_count()
     lines = [
-        BEGIN,
         "## `cnnspec check-code`: a class of 200 code submissions (issue 5)",
         "",
         f"`python bench/bench_check_code.py --fresh {args.fresh} --write` on "
@@ -121,18 +121,11 @@ def main(argv=None) -> int:
         f"(2 × {TIMEOUT:g} s on {cpus} threads) the fork server's 198 other submissions take about "
         f"{max(0.0, fork_time - 2 * TIMEOUT / cpus) / 198 * 1000:,.0f} ms each. "
         f"The first {args.fresh} grades of both runners are {'identical' if same else '**not identical**'}.",
-        END,
     ]
     section = "\n".join(lines)
     print(section)
     if args.write:
-        path = ROOT / "BENCHMARKS.md"
-        text = path.read_text(encoding="utf-8")
-        if BEGIN in text:
-            text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
-        else:
-            text = text.rstrip("\n") + "\n\n" + section + "\n"
-        path.write_text(text, encoding="utf-8")
+        write_section("bench_check_code", section)
     return 0 if same else 1
 
 

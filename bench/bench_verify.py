@@ -22,8 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from sections import write_section
+
 ROOT = Path(__file__).resolve().parent.parent
-BEGIN, END = "<!-- bench_verify: begin -->", "<!-- bench_verify: end -->"
 
 
 def run(argv: list[str], env: dict) -> tuple[float, int]:
@@ -73,7 +74,6 @@ def main(argv=None) -> int:
     torch_t, torch_m = median("import torch", 0), median("import torch", 1)
     verify_t, verify_m = median("cnnspec verify specs/vgg16.cnn", 0), median("cnnspec verify specs/vgg16.cnn", 1)
     lines = [
-        BEGIN,
         "## `cnnspec verify` against `import torch` (issue 4)",
         "",
         f"`python bench/bench_verify.py --repeat {args.repeat} --write` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
@@ -100,18 +100,11 @@ def main(argv=None) -> int:
         "pauses Python's cyclic garbage collector while torch is imported and the network is lowered and run,",
         "since each automatic collection there walks torch's whole heap (0.2–0.3 s saved); that is why it can",
         "be faster than the hand-written script, which keeps the collector on.",
-        END,
     ]
     section = "\n".join(lines)
     print(section)
     if args.write:
-        path = ROOT / "BENCHMARKS.md"
-        text = path.read_text(encoding="utf-8")
-        if BEGIN in text:
-            text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
-        else:
-            text = text.rstrip("\n") + "\n\n" + section + "\n"
-        path.write_text(text, encoding="utf-8")
+        write_section("bench_verify", section)
     return 0
 
 
