@@ -41,30 +41,37 @@ def fill(head: str, unit: str, tail: str = "") -> str:
 CASES = {  # name → (what it is, the spec's text)
     "written_bn": ("16,000 layers written out, `-> BN` (the most layers 64 KiB hold)", fill("INPUT(1, 8, 8)", "->BN")),
     "written_conv": ("4,900 convolutions written out with their arguments", fill("INPUT(1, 8, 8)", "->CONV(1,k=1)")),
-    "tuple": ("a tuple of 32,000 numbers (the most tokens to parse)", fill("INPUT(1, 8, 8) -> CONV(4, k=(1", ",1", "))")),
+    "tuple": ("a tuple of 32,000 numbers (the most tokens to parse)",
+              fill("INPUT(1, 8, 8) -> CONV(4, k=(1", ",1", "))")),
     "choice": ("choice(…) of 32,000 values", fill("let c = choice(1", ",2", ")\nINPUT(1, 8, 8) -> CONV(c, k=1)")),
-    "sum": ("an expression of 32,000 terms, 1 + 1 + …", fill("let x = 1", "+1", "\nINPUT(1, 8, 8) -> CONV(x // 100, k=1)")),
+    "sum": ("an expression of 32,000 terms, 1 + 1 + …",
+            fill("let x = 1", "+1", "\nINPUT(1, 8, 8) -> CONV(x // 100, k=1)")),
     "signs": ("65,000 minus signs", fill("let x = ", "-", "2\nINPUT(1, 8, 8) -> CONV(x, k=1)")),
-    "conditions": ("4,000 chained conditions, a if c else b if …", fill("let x = ", "1 if false else ", "2\nINPUT(1, 8, 8) -> "
-                                                                    "CONV(x, k=1)")),
+    "conditions": ("4,000 chained conditions, a if c else b if …",
+                   fill("let x = ", "1 if false else ", "2\nINPUT(1, 8, 8) -> CONV(x, k=1)")),
     "nest_50": ("brackets 50 deep, the limit", "INPUT(1, 8, 8) -> " + "[" * 49 + "RELU" + "]" * 49),
     "nest_10000": ("brackets 10,000 deep (refused)", "INPUT(1, 8, 8) -> " + "[" * 10_000 + "RELU" + "]" * 10_000),
     "merge": ("ADD of 9,000 branches", fill("INPUT(1, 8, 8) -> ADD { RELU", " | RELU", " }")),
     "layers_20000": ("20,000 layers by repeats, the limit (conv, BN, ReLU)",
                      "INPUT(3, 32, 32) -> [[CONV(8, k=3, p=1) -> BN -> RELU] * 100] * 66 -> [RELU] * 200"),
     "layers_100m": ("10^8 layers by repeats (refused)", "INPUT(1, 8, 8) -> [[RELU] * 10000] * 10000"),
-    "empty_repeats": ("repeats of nothing, 10^12 passes", "INPUT(1, 8, 8) -> [[[] * 10000] * 10000] * 10000 -> FC(10)"),
-    "blocks": ("1,400 blocks and 1,400 variables", "".join(f"let a{i} = {i % 9 + 1}\nblock b{i}() {{ CONV(a{i}, k=1) }}\n"
-                                                          for i in range(1400)) + "INPUT(1, 8, 8) -> b1399()"),
+    "empty_repeats": ("repeats of nothing, 10^12 passes",
+                      "INPUT(1, 8, 8) -> [[[] * 10000] * 10000] * 10000 -> FC(10)"),
+    "blocks": ("1,400 blocks and 1,400 variables",
+               "".join(f"let a{i} = {i % 9 + 1}\nblock b{i}() {{ CONV(a{i}, k=1) }}\n" for i in range(1400))
+               + "INPUT(1, 8, 8) -> b1399()"),
     "block_chain": ("2,300 blocks, each calling the one before (refused at depth 50)",
                     "block b0() { RELU }\n" + "".join(f"block b{i}() {{ b{i - 1}() }}\n" for i in range(1, 2300))
                     + "INPUT(1, 8, 8) -> b2299()"),
     "block_doubling": ("40 blocks each calling the one before twice, 2^40 calls (refused)",
-                       "block b0() { [] }\n" + "".join(f"block b{i}() {{ b{i - 1}() -> b{i - 1}() }}\n" for i in range(1, 41))
+                       "block b0() { [] }\n"
+                       + "".join(f"block b{i}() {{ b{i - 1}() -> b{i - 1}() }}\n" for i in range(1, 41))
                        + "INPUT(1, 8, 8) -> b40()"),
     "unknown_arguments": ("5,000 unknown arguments on one line", fill("INPUT(1, 8, 8) -> CONV(4, k=1", ", z=1", ")")),
-    "undefined": ("3,500 undefined variables", "".join(f"let v{i} = u{i}\n" for i in range(3500)) + "INPUT(1, 8, 8) -> RELU"),
-    "far_strides": ("600 strides of 10^8 (a jump of 10^4800 pixels)", "INPUT(1, 1, 1) -> [MAXPOOL(1, s=100000000)] * 600"),
+    "undefined": ("3,500 undefined variables",
+                  "".join(f"let v{i} = u{i}\n" for i in range(3500)) + "INPUT(1, 8, 8) -> RELU"),
+    "far_strides": ("600 strides of 10^8 (a jump of 10^4800 pixels)",
+                    "INPUT(1, 1, 1) -> [MAXPOOL(1, s=100000000)] * 600"),
     "strided_away": ("10,000 stride-2 pools on a 4×4 input", "INPUT(3, 4, 4) -> [MAXPOOL(1, s=2)] * 10000"),
 }
 FILES = {  # name → what it is; made by make_files
@@ -144,7 +151,8 @@ def main(argv=None) -> int:
     lines = [
         "## Limits: the worst inputs end within 2 s and 500 MB (issue 9)",
         "",
-        f"`python bench/bench_limits.py --repeat {args.repeat} --write` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+        f"`python bench/bench_limits.py --repeat {args.repeat} --write` on "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
         f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}: each `cnnspec analyze` a fresh process, "
         f"the worst of {args.repeat} runs, table (to a pipe) and JSON; memory the larger of the two.",
         "",

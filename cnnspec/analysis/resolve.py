@@ -146,7 +146,8 @@ class _Resolver:
         self.variant, self.attempt, self.given_as = variant, attempt, given_as
         self.draws = 0  # draws made so far, in evaluation order: the next one's ordinal
         self.drawn: list[Value] = []
-        self.overrides: dict[str, Value] = {name: (v.value if isinstance(v, Arg) else v) for name, v in variables.items()}
+        self.overrides: dict[str, Value] = {name: (v.value if isinstance(v, Arg) else v)
+                                            for name, v in variables.items()}
         self.variables = _Variables(self.overrides)
         self.stamp = 0  # statements run so far
         self.blocks: dict[str, _BlockDef] = {}  # every block defined so far, by its lower-case name
@@ -236,7 +237,8 @@ class _Resolver:
                 self.error(f"`default` gives arguments to a layer kind, and `{name}` is a block: give its "
                            "parameters defaults in its definition, `block NAME(p=VALUE)`", span_of(name, scope.source))
             elif found is None:
-                self.error(f"unknown layer `{name}`{suggest(str(name), ops.layer_names())}", span_of(name, scope.source))
+                self.error(f"unknown layer `{name}`{suggest(str(name), ops.layer_names())}",
+                           span_of(name, scope.source))
             else:
                 op, _ = found
                 args = rest[0] if rest and rest[0] is not None else None
@@ -891,5 +893,3 @@ def _squash(text: str) -> str:
     """Source text on one line: comments dropped, runs of whitespace made single spaces."""
     lines = [line.split("#", 1)[0] for line in text.splitlines()]
     return " ".join(" ".join(lines).split()).replace("( ", "(").replace(" )", ")").replace("[ ", "[").replace(" ]", "]")
-
-

@@ -88,7 +88,8 @@ def _describe_expected(expected: set[str]) -> str:
         words.append("a layer or `[`")
     if "INT" in expected and "FLOAT" in expected:
         expected.discard("FLOAT")
-    order = ["RPAR", "RSQB", "COMMA", "ARROW", "EQUAL", "LPAR", "LSQB", "NAME", "INT", "FLOAT", "STRING", "STAR", "$END"]
+    order = ["RPAR", "RSQB", "COMMA", "ARROW", "EQUAL", "LPAR", "LSQB", "NAME", "INT", "FLOAT", "STRING", "STAR",
+             "$END"]
     for name in sorted(expected, key=lambda n: (order.index(n) if n in order else len(order), n)):
         words.append(_TOKEN_WORDS.get(name, f"`{name}`"))
     if not words:
@@ -146,7 +147,8 @@ def _translate(exc, source: Source) -> CnnspecError:
             f"unexpected character U+{ord(char):04X}"
         return CnnspecError(what, span)
     if isinstance(exc, UnexpectedEOF):
-        return CnnspecError(f"expected {_describe_expected(set(exc.expected))} but found end of input", _end_span(source))
+        return CnnspecError(f"expected {_describe_expected(set(exc.expected))} but found end of input",
+                            _end_span(source))
     return CnnspecError(str(exc), point_span(source, 0))
 
 
@@ -200,5 +202,3 @@ def _check_nesting(source: Source) -> None:
                                    point_span(source, match.start()))
         elif char in ")]}":
             depth = max(depth - 1, 0)
-
-

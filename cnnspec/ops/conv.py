@@ -105,7 +105,7 @@ def _groups(args, shape, out=None):
 
 def _torch_conv(args, shape, out):
     return nn_class("Conv", len(shape) - 1)(shape[0], out[0], args["k"], args["s"], args["p"], args["d"],
-                                       _groups(args, shape), args["bias"])
+                                            _groups(args, shape), args["bias"])
 
 
 def _conv_canonical(args: dict, shape: tuple) -> dict:

@@ -84,5 +84,6 @@ ENTRIES = (
            join=Join(" * ", beside_empty="scale"),
            aliases={"gate": {}}, example="MUL { IDENTITY | GAP -> CONV(16, k=1) -> SIGMOID }", module=own_module("Mul"),
            from_modules=(FromTorch(("cnnspec.bridge.modules.Mul",)),),
-           from_functions=(FromTorch(("operator.mul", "operator.imul", "torch.mul", "Tensor.mul")),), code_word="product"),
+           from_functions=(FromTorch(("operator.mul", "operator.imul", "torch.mul", "Tensor.mul")),),
+           code_word="product"),
 )

@@ -53,7 +53,8 @@ ENTRIES = (
            (Param("eps", "float", "added to the variance", 1e-5, minimum=0),
             Param("momentum", "float", "of the running statistics", 0.1, minimum=0, maximum=1)),
            aliases={"batchnorm": {}}, example="BN",
-           module=lambda args, shape, out: nn_class("BatchNorm", len(shape) - 1)(shape[0], args["eps"], args["momentum"]),
+           module=lambda args, shape, out: nn_class("BatchNorm", len(shape) - 1)(shape[0], args["eps"],
+                                                                                 args["momentum"]),
            source=TorchSource("nn.BatchNorm{rank}d", (
                SourceArg("num_features", value=in_channels, positional=True, channels=True),
                SourceArg("eps", "eps", default=1e-5), SourceArg("momentum", "momentum", default=0.1))),
@@ -66,7 +67,7 @@ ENTRIES = (
             Param("k", "float", "additive constant", 1.0)),
            positional=("size",), example="LRN(5)",
            module=lambda args, shape, out: nn_class("LocalResponseNorm")(args["size"], args["alpha"], args["beta"],
-                                                                    args["k"]),
+                                                                         args["k"]),
            source=TorchSource("nn.LocalResponseNorm", (
                SourceArg("size", "size", positional=True), SourceArg("alpha", "alpha", default=1e-4),
                SourceArg("beta", "beta", default=0.75), SourceArg("k", "k", default=1.0))),

@@ -30,7 +30,7 @@ ENTRIES = (
                                       "torch.nn.functional.alpha_dropout"), _dropout_from_call),)),
     OpSpec("stochasticdepth", "stochastic depth: drops the whole residual branch in training, identity at inference",
            same_shape, (Param("p", "float", "drop probability", 0.0, minimum=0, maximum=1),
-                         Param("mode", "word", "what is dropped", "row", choices=("row", "batch"))),
+                        Param("mode", "word", "what is dropped", "row", choices=("row", "batch"))),
            positional=("p",), aliases={"droppath": {}}, example="STOCHASTICDEPTH(0.2)",
            module=own_module("StochasticDepth", "p", "mode"),
            source=TorchSource("StochasticDepth", (SourceArg("p", "p", positional=True),

@@ -44,7 +44,8 @@ def summary_lines(report: Report) -> list[str]:
     return [
         f"input {shape_text(report.input_shape)} → output {shape_text(report.output_shape)}, "
         f"{plural(len(report.layers), 'layer')}",
-        f"params {count(t.params)}   buffers {count(t.buffers)}   MACs {count(t.macs)}   FLOPs {count(t.flops)} (2 × MACs)",
+        f"params {count(t.params)}   buffers {count(t.buffers)}   MACs {count(t.macs)}   "
+        f"FLOPs {count(t.flops)} (2 × MACs)",
         f"memory estimate, batch {report.batch}, {report.dtype}: params {size_text(t.param_bytes)} + buffers "
         f"{size_text(t.buffer_bytes)} + input {size_text(t.input_bytes)} + outputs of every layer "
         f"{size_text(t.activation_bytes)} = {size_text(t.total_bytes)}",

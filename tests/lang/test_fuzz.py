@@ -52,7 +52,8 @@ VARIABLES = ["N", "x", "c", "k"]
 WORDS = ["same", "valid", "nearest", "bilinear", "area", "row", "true", "false", "in"]
 # A NAME is drawn from what is written in its place: a layer where a layer goes, an argument's name before `=`.
 NAMES_BY_PLACE = {
-    "layer": LAYER_NAMES * 3 + ["b1", "b2", "INPUT"], "bare layer": BARE_LAYERS, "default_stmt": LAYER_NAMES, "atom": ["ADD", "CONCAT", "MUL"],
+    "layer": LAYER_NAMES * 3 + ["b1", "b2", "INPUT"], "bare layer": BARE_LAYERS, "default_stmt": LAYER_NAMES,
+    "atom": ["ADD", "CONCAT", "MUL"],
     "label": ["a", "b", "stem", "relu"], "let_stmt": VARIABLES, "param": VARIABLES, "block_def": ["b1", "b2"],
     "arg": ARGUMENT_NAMES, "primary": VARIABLES + WORDS,
     "function": ["min", "max", "round", "floor", "ceil", "abs", "choice", "randint", "sqrt"],

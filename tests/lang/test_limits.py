@@ -124,7 +124,8 @@ def test_a_merge_of_5000_branches(spec, capsys):
     code, out, err = spec("INPUT(1, 8, 8) -> ADD { " + " | ".join(["RELU"] * 5000) + " }", capsys)
     merge_row = next(line for line in out.splitlines() if "ADD" in line)
     assert (code, err) == (0, "")
-    assert merge_row == "  5001   ADD {…}  ← 1, 2, 3, 4, 5, 6, …, 5000    1×8×8        0      0            64   1×1 /1×1"
+    assert merge_row == "  5001   ADD {…}  ← 1, 2, 3, 4, 5, 6, …, 5000    1×8×8        0      0            64   " \
+                        "1×1 /1×1"
     assert max(len(line) for line in out.splitlines()) < 200
 
 
@@ -166,8 +167,8 @@ def test_a_receptive_field_beyond_1e18_after_an_adaptive_pool(spec, capsys):
                           "CONV(2, k=1)", capsys, "-f", "json")
     layers = layers_of(out)
     assert (code, err) == (0, "")
-    assert (layers[1]["jump"], layers[3]["jump"], layers[-1]["receptive_field"]) == ([1.5e8, 1.5e8], [None, None],
-                                                                                      [2, 2])
+    assert (layers[1]["jump"], layers[3]["jump"], layers[-1]["receptive_field"]) == (
+        [1.5e8, 1.5e8], [None, None], [2, 2])
 
 
 def test_a_network_that_strides_far_past_its_input(spec, capsys):
@@ -181,9 +182,11 @@ def test_a_network_that_strides_far_past_its_input(spec, capsys):
 
 def test_thousands_of_unknown_arguments_stop_after_20_errors(spec, capsys):
     text = "INPUT(1, 8, 8) -> CONV(4, k=1,\n" + "".join(f" zz{i}=1,\n" for i in range(3000)) + ")"
-    expected = "".join(f"spec.cnn:{i + 2}:2: error: CONV has no argument `zz{i}`\n     zz{i}=1,\n     ^{'~' * (1 + len(str(i)))}\n"
-                       for i in range(20))
-    assert spec(text, capsys) == (1, "", expected + "cnnspec: note: stopped after 20 errors; correct these and run again\n")
+    expected = "".join(f"spec.cnn:{i + 2}:2: error: CONV has no argument `zz{i}`\n"
+                       f"     zz{i}=1,\n"
+                       f"     ^{'~' * (1 + len(str(i)))}\n" for i in range(20))
+    note = "cnnspec: note: stopped after 20 errors; correct these and run again\n"
+    assert spec(text, capsys) == (1, "", expected + note)
 
 
 def test_twenty_errors_are_all_reported_with_no_note(spec, capsys):

@@ -37,7 +37,7 @@ class Param:
 
 NO_CALL = object()  # an instance whose block call is unknown (a Network given, not a Program)
 INPUT_NAMES = {"inp", "inplanes", "in_planes", "in_channels", "in_ch", "in_c", "cin", "c_in", "ch_in", "input",
-                "inputs", "input_channels", "in_features", "n_in", "nin"}
+               "inputs", "input_channels", "in_features", "n_in", "nin"}
 
 
 class Context:

@@ -37,7 +37,7 @@ def checked_shape(value, path: str | None) -> tuple[int, ...]:
     except TypeError:
         shape = (value,)
     if not 1 <= len(shape) <= 4 or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1
-                                            for n in shape):
+                                           for n in shape):
         raise CnnspecError(f"the input shape must be 1 to 4 whole numbers of at least 1 (channels, then "
                            f"0 to 3 spatial sizes; no batch), not {value_text(shape)}", path=path)
     return shape
@@ -163,6 +163,6 @@ def _user_line(exc: BaseException, path: str | None) -> str:
     for frame in reversed(frames):
         filename = os.path.abspath(frame.filename)
         if not filename.startswith(_CNNSPEC) and not any(f"{os.sep}{package}{os.sep}" in filename
-                                                        for package in ("torch", "importlib")):
+                                                         for package in ("torch", "importlib")):
             return f"{os.path.basename(filename)}, line {frame.lineno}"
     return ""
