@@ -49,8 +49,8 @@ def _parser() -> argparse.ArgumentParser:
                     "Exits with 1 on any mismatch. Needs PyTorch (cnnspec[torch]).")
     _spec_arguments(verify)
     verify.add_argument("--device", default="meta", metavar="DEVICE",
-                        help="meta (default: shapes only, no weights allocated) or cpu (a random input, "
-                             "whose output must be finite)")
+                        help="meta (default: shapes only, no weights allocated), or any device this PyTorch can "
+                             "use: cpu, cuda, … (a random input, whose output must be finite)")
     verify.add_argument("--batch", "-b", type=_whole_number(1), default=1, metavar="B", help="batch size (default: 1)")
     lower = commands.add_parser(
         "lower", help="write the spec as standalone PyTorch source (one readable nn.Module)",
