@@ -294,10 +294,9 @@ def source_only_copy() -> dict | None:
     src = WORK / "nopyc"
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     shutil.copytree(ROOT / "cnnspec", src / "cnnspec", ignore=ignore)
-    shutil.copytree(ROOT / "grammars", src / "cnnspec" / "grammars", ignore=ignore)
     extra = {"PYTHONPATH": str(src), "PYTHONDONTWRITEBYTECODE": "1"}
     # As the console script sees it: its sys.path starts with its own directory, not with the current one.
-    _, _, status, out, _ = run_child([PY, "-c", "import sys; del sys.path[0]; import cnnspec.cli, cnnspec.grammars as g; "
+    _, _, status, out, _ = run_child([PY, "-c", "import sys; del sys.path[0]; import cnnspec.cli, cnnspec.lang as g; "
                                                 "print(cnnspec.cli.__file__); print(g.__file__)"], child_env(**extra))
     if status != 0 or not all(line.startswith(str(src)) for line in out.split()):
         print(f"  (skipping the no-byte-code case: the copy is not what gets imported: {out!r})", file=sys.stderr)
@@ -535,7 +534,7 @@ def machine() -> dict:
             return ""
 
     commit = git("rev-parse", "--short", "HEAD") or "unknown"
-    changed = [d for d in ("cnnspec", "grammars", "specs") if git("status", "--porcelain", "--", d)]
+    changed = [d for d in ("cnnspec", "specs") if git("status", "--porcelain", "--", d)]
     if changed:
         commit += " + uncommitted changes in " + ", ".join(f"{d}/" for d in changed)
     return {

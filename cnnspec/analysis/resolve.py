@@ -159,7 +159,7 @@ class _Resolver:
         self.imports: list[str] = []  # files being imported, to refuse cycles
         self.imported: set[str] = set()  # files already imported
         self.root = ""  # the directory imports must stay in: the top-level spec's
-        self.text_left = SPEC_LIMIT  # characters the files still to import may hold
+        self.text_left = SPEC_LIMIT  # what the files still to import may hold (of SPEC_LIMIT, with the spec)
         self.scope: _Scope | None = None  # the scope of the arguments being checked, for suggestions
         self.attempted: set[str] = set()
         self.unknown_argument = False
