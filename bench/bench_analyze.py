@@ -485,7 +485,7 @@ def measure_scaling() -> list[ScaleRow]:
     cases = []
     for n in (10, 100, 1_000, 10_000):
         cases.append(("chain, one repeat", f"[CONV -> RELU] * {n // 2}", chain_text(n, False)))
-    for n in (10, 100, 1_000, 4_000):  # 4,000 written out is the most a spec's 64 KiB hold
+    for n in (10, 100, 1_000, 2_000):  # 2,000 written out is about the most a spec's 32 KiB hold
         cases.append(("chain, written out", f"{n // 2} × CONV -> RELU", chain_text(n, True)))
     for w in (1, 4, 16):
         cases.append(("VGG16 widths", f"VGG16 widths ×{w}", vgg16_text(w)))
@@ -678,7 +678,7 @@ def build_markdown(info: dict, cases: dict[str, Case], phases: dict[str, dict[st
          f"×{vgg[-1].params / vgg[0].params:,.0f} params (VGG16 widths ×16): {param_growth:.2f}× the time",
          verdict(params_ok)],
         ["analysis cost proportional to layers",
-         f"per-layer time, 1,000 → 10,000 layers: {rep_growth:.2f}× (repeat); 1,000 → 4,000 written out: "
+         f"per-layer time, 1,000 → 10,000 layers: {rep_growth:.2f}× (repeat); 1,000 → 2,000 written out: "
          f"{wri_growth_gc_off:.2f}× (gc off), {wri_growth:.2f}× (gc on)", verdict(layers_ok)],
         ["`import cnnspec` and `cnnspec analyze` never import torch",
          f"torch modules loaded: {', '.join(imports['importtime_forbidden']) or 'none'}", verdict(imports["torch_free"])],
@@ -796,7 +796,7 @@ measured"). The {deep_title} target compares two cnnspec calls instead: the medi
 `{cli_name} analyze {DEEP_SPEC}` divided by that of `{cli_name} analyze {SPEC}`, both whole fresh
 processes with the table written to a file, at most {DEEP_TARGET:g}×. The "proportional to layers"
 criterion used here: per-layer time grows by at most 1.5× from 1,000 to 10,000 layers in the repeat form, and
-from 1,000 to 4,000 written out (the most that a spec's 64 KiB hold) with the garbage collector off; the "not the parameters" criterion: ×256 parameters cost at
+from 1,000 to 2,000 written out (about the most that a spec's 32 KiB hold) with the garbage collector off; the "not the parameters" criterion: ×256 parameters cost at
 most 1.25× the time. Rows marked "(informative)" are not targets of their own: they show how a target
 fares outside the case it was set for.
 

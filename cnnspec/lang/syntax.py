@@ -15,7 +15,7 @@ from .errors import CnnspecError, Source, Span, point_span
 # Bounds checked before parsing, so that no text, however long or deep, costs more than a moment: a spec (with
 # the files it imports) holds at most SPEC_LIMIT characters (the largest in specs/ holds 3,100), and its
 # brackets nest at most NESTING_LIMIT deep (a real network nests fewer than 10).
-SPEC_LIMIT = 64 * 1024
+SPEC_LIMIT = 32 * 1024
 NESTING_LIMIT = 50
 _BRACKETS = re.compile(r"""#[^\n]*|"[^"\n]*"|'[^'\n]*'|[(\[{]|[)\]}]""")
 
