@@ -10,7 +10,7 @@ from functools import lru_cache
 from .analysis.analyze import DTYPE_BYTES
 from .lang.errors import CnnspecError, format_diagnostic
 from .render.text import FORMATS
-from .homework.worksheet import COLUMNS, DEFAULT_COLUMNS, FORMATS as WORKSHEET_FORMATS
+from .homework.columns import COLUMNS, DEFAULT_COLUMNS, FORMATS as WORKSHEET_FORMATS
 
 EXIT_ERROR = 1
 

@@ -22,7 +22,8 @@ from ..lang.errors import CnnspecError
 from .grading import Check, Grade
 from .sheets import Answers
 from ..lang.words import shape_text
-from .worksheet import COLUMNS, NOT_ASKED, Cell, Exercise, Question, Worksheet
+from .columns import COLUMNS
+from .worksheet import NOT_ASKED, Cell, Exercise, Question, Worksheet
 
 SHAPED = ("output", "rf")  # columns whose answers are shapes; the others are whole numbers
 DEFAULT_WEIGHT = Fraction(1)

@@ -19,7 +19,8 @@ from pathlib import Path
 from ..lang.errors import CnnspecError
 from ..lang.sources import read_text
 from ..lang.words import shape_text
-from .worksheet import COLUMNS, NOT_ASKED, Worksheet
+from .columns import COLUMNS
+from .worksheet import NOT_ASKED, Worksheet
 
 SUFFIXES = {"md": (".md", ".markdown"), "csv": (".csv",), "yaml": (".yaml", ".yml"), "tex": (".tex",)}
 LAYER_HEADING = "input size / layer"

@@ -9,8 +9,8 @@ Markdown, CSV, YAML and LaTeX is `sheets.py`; grading is `check.py`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 import math
+from dataclasses import dataclass
 from fractions import Fraction
 
 from .. import ops
@@ -22,23 +22,8 @@ from ..analysis.resolve import resolve
 from ..lang.syntax import Program
 from ..lang.words import join_words, shape_text
 
-# The columns a worksheet can ask for, with their headings (the notes' first four, then two more).
-COLUMNS = {
-    "output": "output size",
-    "params": "# parameters",
-    "products": "# products",
-    "flops": "# FLOPs",
-    "rf": "receptive field",
-    "activations": "activations",
-}
-DEFAULT_COLUMNS = ("output", "params", "products")
-FORMATS = ("md", "csv", "yaml", "tex")  # what sheets.py writes and reads
-SUMMED = ("params", "products", "flops", "activations")  # the columns with a total row
-QUESTION_KINDS = {
-    "shape": "the output shape of one layer",
-    "params": "the parameter count of one layer",
-    "padding": "the padding that keeps the size (convolution or pooling)",
-}
+from .columns import COLUMNS, DEFAULT_COLUMNS, QUESTION_KINDS, SUMMED
+
 NOT_ASKED = "—"  # a cell with no answer to give (the receptive field of a network without spatial axes)
 VARIANT_ATTEMPTS = 50  # draws tried for one student before the spec is refused as unable to give a network
 

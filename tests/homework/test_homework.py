@@ -552,7 +552,7 @@ def test_answers_of_unknown_format(tmp_path, capsys):
 
 
 def test_formats_agree():
-    assert tuple(sheets.WRITERS) == tuple(sheets.SUFFIXES) == cnnspec.homework.worksheet.FORMATS
+    assert tuple(sheets.WRITERS) == tuple(sheets.SUFFIXES) == cnnspec.homework.columns.FORMATS
 
 
 def test_weights_parse():
