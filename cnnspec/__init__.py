@@ -39,7 +39,7 @@ def verify(net, *, device: str = "meta", batch: int = 1, seed: int = 0, **variab
 
 
 def from_torch(module, input_shape) -> str:
-    """The .cnn text of a torch.nn.Module, traced with torch.fx (bridge/importer.py, loaded only when used)."""
+    """The .cnn text of a torch.nn.Module, traced with torch.fx (bridge/importer/, loaded only when used)."""
     from .bridge.importer import from_torch as convert
 
     return convert(module, input_shape)

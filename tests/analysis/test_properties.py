@@ -10,7 +10,7 @@ device (``torch_reference.measure``), layer by layer.
 The test is derandomized and uses no example database, so CI sees the same examples on every run (the
 examples change only when this file, cnnspec's source or hypothesis change); it shrinks only the first failure
 it finds (report_multiple_bugs=False). Random and mangled text against the error contract is the fuzz test's,
-tests/lang/test_fuzz.py, which draws on this file's chains.
+tests/lang/test_fuzz.py (which takes `rarely` from here).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""PyTorch to cnnspec (`cnnspec/importer.py`): every spec survives spec → lower → import → analyze, the
+"""PyTorch to cnnspec (`cnnspec/bridge/importer/`): every spec survives spec → lower → import → analyze, the
 lecture notes' hand-written models import with their published totals, the usual forward idioms
 (residual sums, torch.cat, chunk, gates, flattening views) become branches, and every bad input ends
 in a one-line CnnspecError that names the cause."""
