@@ -782,7 +782,8 @@ def build_markdown(info: dict, cases: dict[str, Case], phases: dict[str, dict[st
 `cnnspec analyze {SPEC}` and `cnnspec analyze {DEEP_SPEC}` against `torchinfo.summary` on the
 same networks (torchvision's {vgg_title} and {deep_title}, written by hand in PyTorch), measured in one run of
 `python bench/bench_analyze.py --repeat {repeat} --write` on {info['date']}. Rerun that command to refresh
-this part of the file (the sections of bench_verify.py and bench_check_code.py below are kept); the
+this part of the file (the sections of bench_verify.py, bench_check_code.py and bench_limits.py below are
+kept); the
 raw numbers go to `bench/results/bench_analyze.json` (not committed). Nothing here is a test: timings are reported, never asserted.
 
 ## Targets
