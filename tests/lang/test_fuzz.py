@@ -16,6 +16,7 @@ the CLI in-process: `cnnspec analyze FILE` in a format that changes from input t
 
 from __future__ import annotations
 
+import random
 import re
 import shutil
 from pathlib import Path
@@ -122,15 +123,17 @@ def derive(rng, start: str = "start", budget: int = 9) -> str:
     return rng.choice([" ", " ", "\n", ""]).join(tokens)
 
 
-@st.composite
-def grammar_programs(draw) -> str:
+def program(rng) -> str:
     """Statements from the grammar, then a chain after an INPUT; or anything `start` derives."""
-    rng = draw(st.randoms(use_true_random=False))
     if rng.random() < 0.5:
         return derive(rng)
     statements = derive(rng).split("INPUT")[0] if rng.random() < 0.5 else ""
     shape = rng.choice(["3, 16, 16", "1, 28, 28", "8", "2, 20", "1, 4, 8, 8", "16, 7, 7"])
     return f"{statements}\nINPUT({shape}) -> {derive(rng, 'chain')}"
+
+
+def grammar_programs():
+    return st.randoms(use_true_random=False).map(program)
 
 
 # ------------------------------------------------------------------------------ 2. mutations
@@ -287,16 +290,13 @@ test_random_text_and_extremes = fuzz(st.integers(0, 19).flatmap(lambda n: extrem
 
 
 def test_the_grammar_generator_reaches_valid_networks():
-    """The grammar's texts are not all refused at once: enough of them parse and analyze to test the rules."""
+    """The grammar's texts are not all refused at once: enough of them parse and analyze to test the rules.
+    (Drawn with Python's own seeded generator, so that the count does not change with hypothesis's version.)"""
+    rng = random.Random(9)
     analyzed = []
-
-    @settings(max_examples=200)
-    @given(grammar_programs())
-    def collect(text):
+    for _ in range(300):
         try:
-            analyzed.append(len(cnnspec.analyze(cnnspec.parse(text)).layers))
+            analyzed.append(len(cnnspec.analyze(cnnspec.parse(program(rng))).layers))
         except cnnspec.CnnspecError:
             pass
-
-    collect()
-    assert len(analyzed) >= 40 and max(analyzed) >= 2, analyzed
+    assert len(analyzed) >= 60 and sum(n >= 2 for n in analyzed) >= 3, analyzed
