@@ -1,8 +1,9 @@
 """PyTorch to cnnspec: `from_torch(module, input_shape)` writes the `.cnn` text of an nn.Module.
 
 The module is traced with torch.fx (so an ordinary `forward` with residual additions, `torch.cat`,
-`torch.chunk` and flattening views works, not only nn.Sequential), its shapes are propagated on the
-meta device (no weights are touched, no arithmetic is done), and the traced graph is turned back into a
+`torch.chunk` and flattening views works, not only nn.Sequential), every value found on the meta device as
+it is traced (no weights are touched, no arithmetic is done), so that sizes read in the forward are numbers
+and Python control flow on them is decided for this input; the traced graph is turned back into a
 chain: every supported module or function becomes its layer, a value used by several later nodes starts
 branches that end where they join (`ADD { … | … }`, `CONCAT`, `MUL`), and consecutive identical
 stretches are folded into `[…] * N`.
@@ -11,7 +12,7 @@ stretches are folded into `[…] * N`.
 no arguments; `import_file(spec, input_shape)` does both. Every failure a user can cause, from a missing
 file to an unsupported layer or an input that does not fit, is a one-line CnnspecError.
 
-The steps, one module each: `loading` (the user's file, its class, the input shape), `trace` (torch.fx and
+The steps, one module each: `loading` (the user's file, its class, the input shape), `trace` (torch.fx with
 the meta device, with `kinds`, the registry's tables of which torch module or function is which kind),
 `dataflow` (the tensors and the layers each writes), `chain` (branches and joins) and `text` (folding and
 writing). torch is imported inside the functions only: `import cnnspec` never imports it.

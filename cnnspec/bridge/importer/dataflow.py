@@ -74,7 +74,7 @@ class ImportContext:
 
     def _only_views_follow(self) -> bool:
         """Whether every reader of this node's value is a view, reshape, squeeze or flatten."""
-        readers = [kinds().of_node(user, self.trace.graph_module) for user in self.node.users]
+        readers = [kinds().of_node(user, self.trace.module) for user in self.node.users]
         return bool(readers) and all(kind is not None and kind[0] is _FLATTEN for kind in readers)
 
 
@@ -125,11 +125,11 @@ def _flow_node(trace: Trace, nodes: dict, node, notes: list[str]) -> FlowNode | 
             raise Unimportable(f"it splits axis {bound['dim']}; cnnspec's SPLIT splits the channels (dim=1)")
         _need_one_input(inputs)
         return FlowNode(inputs=inputs, chunk=bound["chunks"])
-    kind = kinds().of_node(node, trace.graph_module)
+    kind = kinds().of_node(node, trace.module)
     if kind is None:
         raise trace.unsupported(node)
     op, form = kind
-    module = trace.graph_module.get_submodule(node.target) if node.op == "call_module" else None
+    module = trace.module.get_submodule(node.target) if node.op == "call_module" else None
     if op is not None and op.merge:
         if module is not None:  # cnnspec's own Add, Concat and Mul: their arguments are what they join
             return FlowNode(inputs=inputs, merge=op.name.upper())

@@ -38,10 +38,11 @@ class Kinds:
                 return kind
         return None
 
-    def of_node(self, node, graph_module) -> tuple[OpSpec | None, FromTorch] | None:
-        """The kind of an fx node that calls a module, a function or a method; None for any other."""
+    def of_node(self, node, root) -> tuple[OpSpec | None, FromTorch] | None:
+        """The kind of an fx node that calls a module (of `root`, the traced model), a function or a method; None
+        for any other."""
         if node.op == "call_module":
-            return self.of_module(graph_module.get_submodule(node.target))
+            return self.of_module(root.get_submodule(node.target))
         if node.op not in ("call_function", "call_method"):
             return None
         try:
@@ -49,9 +50,9 @@ class Kinds:
         except TypeError:  # an unhashable target
             return None
 
-    def known(self, node, graph_module) -> bool:
+    def known(self, node, root) -> bool:
         """Whether the importer reads a call: one of a layer kind, a copy, a chunk or the arithmetic of sizes."""
-        if self.of_node(node, graph_module) is not None:
+        if self.of_node(node, root) is not None:
             return True
         try:
             return node.op != "call_module" and (call_key(node) in self.chunks or call_key(node) in self.sizes)

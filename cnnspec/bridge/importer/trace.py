@@ -1,10 +1,11 @@
-"""A module traced with torch.fx: lazy modules sized first, the graph refused early for what cnnspec cannot
-write, every node's value found on the meta device (no weights touched, no arithmetic done), and the words
-that name a node in a message."""
+"""A module traced with torch.fx: lazy modules sized first, every node's value found on the meta device as it
+is traced (no weights touched, no arithmetic done, sizes known), the graph refused for what cnnspec cannot
+write, and the words that name a node in a message."""
 
 from __future__ import annotations
 
 import operator
+from contextlib import contextmanager
 
 from ...lang.errors import CnnspecError
 from ...lang.words import shape_text
@@ -55,6 +56,31 @@ def upstream(stop, inputs_of, start=None) -> set:
     return found
 
 
+@contextmanager
+def _unpatched():
+    """torch.fx's patches of `nn.Module.__call__` (and the functions it wraps) undone for a while: a node's value
+    is computed by running the real thing, not by tracing it again."""
+    from torch.fx import _symbolic_trace
+
+    patcher = getattr(_symbolic_trace, "CURRENT_PATCHER", None)
+    if patcher is None:
+        yield
+        return
+    patcher.revert_all_patches()
+    try:
+        yield
+    finally:
+        patcher.reapply_all_patches()
+
+
+class _Raised(Exception):
+    """A node's value could not be found while tracing: the node, and what was raised."""
+
+    def __init__(self, node, exc):
+        super().__init__(node.name)
+        self.node, self.exc = node, exc
+
+
 class Trace:
     """The traced graph of a module for one input shape, with every live node's value."""
 
@@ -71,7 +97,6 @@ class Trace:
         self.materialize_lazy()
         self.trace()
         self.check_support()
-        self.propagate()
         return self
 
     def fail(self, message: str) -> CnnspecError:
@@ -100,9 +125,47 @@ class Trace:
             self.module.train(training)
 
     def trace(self):
+        """torch.fx's symbolic trace with every value found as it is traced, on the meta device: a size read in
+        the forward (`x.shape[-2:]`, `x.size(1)`, `x.ndim`) is the number itself, so Python control flow on
+        shapes (TF "SAME" padding, input-size checks) takes its branch for this input, and the graph holds
+        what this input runs."""
         import torch.fx as fx
 
         from ..modules import Scope
+
+        torch = self.torch
+        trace = self
+        values = self.values
+
+        class Shaped(fx.Proxy):
+            """A traced value whose shape is known: its sizes are numbers, not graph nodes."""
+
+            def _value(self):
+                return values[self.node]
+
+            def size(self, dim=None):
+                value = self._value()
+                return value.size() if dim is None else value.size(dim)
+
+            def dim(self):
+                return self._value().dim()
+
+            def numel(self):
+                return self._value().numel()
+
+            def __len__(self):
+                return len(self._value())
+
+            def __iter__(self):
+                value = self._value()
+                if isinstance(value, (tuple, list)):
+                    return iter([self[i] for i in range(len(value))])
+                return super().__iter__()
+
+            shape = property(lambda self: self._value().shape)
+            ndim = property(lambda self: self._value().dim())
+            dtype = property(lambda self: self._value().dtype)
+            device = property(lambda self: self._value().device)
 
         class Tracer(fx.Tracer):
             def is_leaf_module(self, m, qualified_name):
@@ -110,9 +173,31 @@ class Trace:
                     return False
                 return kinds().of_module(m) is not None or super().is_leaf_module(m, qualified_name)
 
+            def proxy(self, node):
+                return Shaped(node, self)
+
+            def create_proxy(self, kind, target, args, kwargs, name=None, type_expr=None, proxy_factory_fn=None):
+                proxy = super().create_proxy(kind, target, args, kwargs, name, type_expr, proxy_factory_fn)
+                node = proxy.node
+                if kind == "placeholder":
+                    if node.name not in self.placeholders_seen:
+                        self.placeholders_seen.append(node.name)
+                    if len(self.placeholders_seen) == 1:
+                        values[node] = torch.empty((BATCH, *trace.shape), device="meta")
+                    return proxy
+                try:
+                    with _unpatched():
+                        values[node] = trace.evaluate(node)
+                except Exception as exc:
+                    raise _Raised(node, exc) from None
+                return proxy
+
         tracer = Tracer()
+        tracer.placeholders_seen = []
         try:
             graph = tracer.trace(self.module)
+        except _Raised as raised:
+            raise self.no_fit(raised.node, raised.exc) from None
         except Exception as exc:
             where = self.path or source_file(type(self.module))
             if isinstance(exc, fx.proxy.TraceError):
@@ -120,8 +205,7 @@ class Trace:
                                 f"{exception_text(exc, where)}") from None
             raise self.fail(f"the forward of {self.label} raised {exception_text(exc, where)} while torch.fx "
                             f"traced it") from None
-        self.graph_module = fx.GraphModule(tracer.root, graph, self.label)
-        self.graph = self.graph_module.graph
+        self.graph = graph
         self.order = {n: i for i, n in enumerate(self.graph.nodes)}
         placeholders = [n for n in self.graph.nodes if n.op == "placeholder"]
         if not placeholders:
@@ -134,60 +218,62 @@ class Trace:
         self.output_node = next(n for n in self.graph.nodes if n.op == "output")
         self.live = upstream(self.output_node, node_args)  # a computed but unused value is left out
 
+    def value(self, node):
+        """The meta value of a traced node; a parameter, buffer or constant the tracer read (get_attr) as it
+        would be on the meta device."""
+        if node in self.values:
+            return self.values[node]
+        if node.op != "get_attr":
+            raise AssertionError(f"node {node.name} has no value")
+        found = self.module
+        for part in node.target.split("."):
+            found = getattr(found, part)
+        if is_tensor(found) and not found.is_meta:
+            found = self.torch.empty_like(found, device="meta")
+        self.values[node] = found
+        return found
+
+    def evaluate(self, node):
+        """What one node computes, on the meta values of its arguments."""
+        import itertools
+
+        torch = self.torch
+        if node.op == "get_attr":
+            return self.value(node)
+        args = map_nodes(node.args, self.value)
+        kwargs = map_nodes(dict(node.kwargs), self.value)
+        if node.op == "call_function":
+            return node.target(*args, **kwargs)
+        if node.op == "call_method":
+            return getattr(args[0], node.target)(*args[1:], **kwargs)
+        sub = self.module.get_submodule(node.target)
+        kind = kinds().of_module(sub)  # None for a module whose value no layer reads
+        x = args[0] if args else None
+        if kind and kind[1].check_input and is_tensor(x) and x.dim() >= 2:
+            kind[1].check_input(sub, tuple(x.shape[1:]))  # in cnnspec's words: the meta device's are terse
+        state = {name: (t if t.is_meta else torch.empty_like(t, device="meta"))
+                 for name, t in itertools.chain(sub.named_parameters(), sub.named_buffers())}
+        return torch.func.functional_call(sub, state, tuple(args), kwargs, strict=False)
+
+    def no_fit(self, node, exc) -> CnnspecError:
+        """The error for a node whose value could not be found: an input that does not fit it, or, for a call
+        cnnspec has no layer for, that call."""
+        if not kinds().known(node, self.module):
+            return self.unsupported(node)
+        reason = str(exc) if isinstance(exc, Unimportable) else f"raised {exception_text(exc, self.path)}"
+        return self.fail(f"input {shape_text(self.shape)} does not fit {self.label}: "
+                         f"{self.describe_short(node)} {reason}")
+
     def check_support(self):
-        """Refuse what cnnspec cannot write before running anything (so an LSTM is named as such, not as a
-        shape that does not fit)."""
+        """Refuse what cnnspec cannot write (so an LSTM is named as such)."""
         for node in self.graph.nodes:
             if node not in self.live or node.op in ("placeholder", "output"):
                 continue
             if node.op == "get_attr":
                 raise self.unsupported(node, "a parameter or buffer used directly in the forward is no layer "
                                              "cnnspec knows")
-            if not kinds().known(node, self.graph_module):
+            if not kinds().known(node, self.module):
                 raise self.unsupported(node)
-
-    def propagate(self):
-        """Every node's value on the meta device: shapes without arithmetic, weights never read."""
-        import itertools
-
-        import torch.fx as fx
-
-        torch = self.torch
-        trace = self
-
-        class Shapes(fx.Interpreter):
-            failure = None
-
-            def run_node(self, node):
-                try:
-                    result = super().run_node(node)
-                except Exception as exc:
-                    if self.failure is None:  # before the interpreter appends its notes to the message
-                        self.failure = (node, str(exc) if isinstance(exc, Unimportable) else
-                                        f"raised {exception_text(exc, trace.path)}")
-                    raise
-                trace.values[node] = result
-                return result
-
-            def call_module(self, target, args, kwargs):
-                sub = self.fetch_attr(target)
-                kind = kinds().of_module(sub)  # None for a module whose value no layer reads
-                x = args[0] if args else None
-                if kind and kind[1].check_input and is_tensor(x) and x.dim() >= 2:
-                    kind[1].check_input(sub, tuple(x.shape[1:]))  # in cnnspec's words: the meta device's are terse
-                state = {name: (t if t.is_meta else torch.empty_like(t, device="meta"))
-                         for name, t in itertools.chain(sub.named_parameters(), sub.named_buffers())}
-                return torch.func.functional_call(sub, state, tuple(args), dict(kwargs), strict=False)
-
-        shapes = Shapes(self.graph_module, garbage_collect_values=False)
-        try:
-            shapes.run(torch.empty((BATCH, *self.shape), device="meta"))
-        except Exception:
-            if shapes.failure is None:
-                raise
-            node, reason = shapes.failure
-            raise self.fail(f"input {shape_text(self.shape)} does not fit {self.label}: "
-                            f"{self.describe_short(node)} {reason}") from None
 
     # --- naming nodes in messages
 
@@ -203,7 +289,7 @@ class Trace:
 
     def describe(self, node) -> str:
         if node.op == "call_module":
-            module = self.graph_module.get_submodule(node.target)
+            module = self.module.get_submodule(node.target)
             return (f"module `{node.target}` ({self._type_name(type(module))}), called {self.where(node)} "
                     f"as node `{node.name}`")
         if node.op == "get_attr":
@@ -212,7 +298,7 @@ class Trace:
 
     def describe_short(self, node) -> str:
         if node.op == "call_module":
-            return f"`{node.target}` ({type(self.graph_module.get_submodule(node.target)).__name__})"
+            return f"`{node.target}` ({type(self.module.get_submodule(node.target)).__name__})"
         return f"node `{node.name}` ({_function_name(node)})"
 
     def unsupported(self, node, reason: str | None = None) -> CnnspecError:
