@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 from ..lang.words import shape_text
 from .entry import (FromTorch, LayerContext, LayerResult, OpSpec, Slip, SourceArg, TorchSource, Unimportable, Window,
@@ -135,6 +136,20 @@ def _conv_from_module(m, ctx):
                        bias=False if m.bias is None else None)]
 
 
+def _conv_from_call(ctx):
+    """`F.conv2d(x, self.weight, self.bias, stride, padding, dilation, groups)` (timm's Conv2dSame, after its own
+    padding): the layer a Conv module of those parameters would be."""
+    bound = ctx.bind(("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
+                     {"bias": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1})
+    weight, rank = bound["weight"], len(ctx.inp) - 1
+    as_tuple = (lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,) * rank)
+    padding = bound["padding"] if isinstance(bound["padding"], str) else as_tuple(bound["padding"])
+    return _conv_from_module(SimpleNamespace(
+        out_channels=weight.shape[0], kernel_size=tuple(weight.shape[2:]), stride=as_tuple(bound["stride"]),
+        padding=padding, dilation=as_tuple(bound["dilation"]), groups=bound["groups"], bias=bound["bias"],
+        padding_mode="zeros"), ctx)
+
+
 def _conv_check_input(m, shape):
     if shape[0] != m.in_channels:
         raise Unimportable(f"expects {m.in_channels} input channels but receives {shape_text(shape)}")
@@ -162,5 +177,7 @@ ENTRIES = (
                SourceArg("bias", "bias", default=True)),
                channels=lambda channels, args, shape: args["out_channels"]),
            from_modules=(FromTorch(ranked("torch.nn.Conv"), _conv_from_module, check_input=_conv_check_input),),
+           from_functions=(FromTorch(ranked("torch.nn.functional.conv"), _conv_from_call,
+                                     reads_parameters=True),),
            derive=_conv_working, slips=_conv_slips, window="convolution", canonical=_conv_canonical),
 )

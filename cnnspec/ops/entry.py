@@ -247,6 +247,10 @@ class FromTorch:
     # (module, input shape without the batch) → raises Unimportable when the module cannot take that input:
     # the importer asks before the module runs on the meta device, whose own messages are terse.
     check_input: Callable | None = None
+    # A function called on a module's own parameters (`F.batch_norm(x, self.running_mean, …, self.weight, …)`):
+    # its arguments after the input may be parameters and buffers the forward reads, and must be, when they are
+    # tensors (a weight computed in the forward is another layer). Every other call refuses a parameter.
+    reads_parameters: bool = False
 
 
 # ------------------------------------------------------------------------------------- the entry

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
 from ..lang.words import shape_text
 from .conv import products_slips
@@ -62,6 +63,12 @@ def _linear_from_module(m, ctx, flattens=False):
     return [layer_text("FC", m.out_features, bias=False if m.bias is None else None)]
 
 
+def _linear_from_call(ctx):
+    """`F.linear(x, self.weight, self.bias)` (a Linear subclass with its own forward, as timm's)."""
+    bound = ctx.bind(("input", "weight", "bias"), {"bias": None})
+    return _linear_from_module(SimpleNamespace(out_features=bound["weight"].shape[0], bias=bound["bias"]), ctx)
+
+
 def _linear_check_input(m, shape, flattens=False):
     """torch's Linear reads the last axis; FlattenLinear flattens first, so every feature of a sample counts."""
     if (math.prod(shape) if flattens else shape[-1]) != m.in_features:
@@ -85,5 +92,6 @@ ENTRIES = (
                          FromTorch(("cnnspec.bridge.modules.FlattenLinear",),
                                    lambda m, ctx: _linear_from_module(m, ctx, flattens=True),
                                    check_input=lambda m, shape: _linear_check_input(m, shape, flattens=True))),
+           from_functions=(FromTorch(("torch.nn.functional.linear",), _linear_from_call, reads_parameters=True),),
            derive=_fc_working, slips=_fc_slips, flattens=True),
 )

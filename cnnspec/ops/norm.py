@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 from ..lang.words import shape_text
 from .entry import (FromTorch, LayerContext, LayerResult, OpSpec, Slip, SourceArg, TorchSource, Unimportable, Working,
                     in_channels, layer_text, nn_class, ranked, unless)
@@ -38,6 +40,18 @@ def _batchnorm_from_module(m, ctx):
     return [layer_text("BN", eps=unless(m.eps, 1e-5), momentum=unless(m.momentum, 0.1))]
 
 
+def _batchnorm_from_call(ctx):
+    """`F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, training, momentum, eps)`, as
+    timm's BatchNormAct2d calls it: the layer a BatchNorm module of those parameters would be."""
+    bound = ctx.bind(("input", "running_mean", "running_var", "weight", "bias", "training", "momentum", "eps"),
+                     {"running_mean": None, "running_var": None, "weight": None, "bias": None, "training": False,
+                      "momentum": 0.1, "eps": 1e-5})
+    return _batchnorm_from_module(SimpleNamespace(
+        affine=bound["weight"] is not None and bound["bias"] is not None,
+        track_running_stats=bound["running_mean"] is not None and bound["running_var"] is not None,
+        momentum=bound["momentum"], eps=bound["eps"]), ctx)
+
+
 def _batchnorm_check_input(m, shape):
     if shape[0] != m.num_features:
         raise Unimportable(f"expects {m.num_features} channels but receives {shape_text(shape)}")
@@ -60,6 +74,8 @@ ENTRIES = (
                SourceArg("eps", "eps", default=1e-5), SourceArg("momentum", "momentum", default=0.1))),
            from_modules=(FromTorch(ranked("torch.nn.BatchNorm"), _batchnorm_from_module,
                                    check_input=_batchnorm_check_input),),
+           from_functions=(FromTorch(("torch.nn.functional.batch_norm",), _batchnorm_from_call,
+                                     reads_parameters=True),),
            import_default=True, derive=_batchnorm_working, slips=_batchnorm_slips),
     OpSpec("lrn", "local response normalisation", _lrn,
            (Param("size", "int", "neighbouring channels", REQUIRED, minimum=1),

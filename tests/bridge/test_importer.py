@@ -20,6 +20,7 @@ import cnnspec
 from cnnspec import CnnspecError
 from cnnspec.bridge.importer import from_torch, import_file, load_class, parse_input_shape
 from cnnspec import lower
+from torch_reference import model_macs
 from test_properties_blocks import network as random_network
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -295,9 +296,53 @@ class Everything1d(nn.Module):
         return self.net(x)
 
 
+class NormAct(nn.BatchNorm2d):
+    """timm's BatchNormAct2d, cut down: batch norm called on its own parameters, then placeholders and an act."""
+
+    def __init__(self, channels):
+        super().__init__(channels, eps=1e-3)
+        self.drop, self.act = nn.Identity(), nn.ReLU()
+
+    def forward(self, x):
+        torch._assert(x.ndim == 4, "expected a 4-D input")
+        x = F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, self.training,
+                         self.momentum, self.eps)
+        return self.act(self.drop(x))
+
+
+class OwnConv(nn.Conv2d):
+    def forward(self, x):
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class OwnLinear(nn.Linear):
+    def forward(self, x):
+        return F.linear(x, self.weight, self.bias)
+
+
+class ZooIdioms(nn.Module):
+    """What timm's models do in their forwards: functional calls on a module's own parameters, Identity
+    placeholders, Python control flow on sizes, and a forward argument with a default."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = OwnConv(3, 8, 3, stride=2, padding=1, bias=False)
+        self.norm = NormAct(8)
+        self.pool = nn.AdaptiveAvgPool2d(1)
+        self.head = OwnLinear(8, 5)
+
+    def forward(self, x, pre_logits: bool = False):
+        x = self.norm(self.conv(x))
+        if x.shape[-1] > 4:  # only for inputs this large
+            x = F.max_pool2d(x, 2)
+        x = self.pool(x).flatten(1)
+        return x if pre_logits else self.head(x)
+
+
 IDIOMS = [
     (TinyResNet, (3, 32, 32)), (Inception, (8, 10, 10)), (ShuffleUnit, (4, 6, 6)), (SqueezeExcitation, (8, 5, 5)),
-    (ThreeWaySum, (8, 5, 5)), (Squeezed, (1, 8, 8)), (Everything1d, (2, 40)),
+    (ThreeWaySum, (8, 5, 5)), (Squeezed, (1, 8, 8)), (Everything1d, (2, 40)), (ZooIdioms, (3, 16, 16)),
+    (ZooIdioms, (3, 6, 6)),
 ]
 
 
@@ -309,6 +354,7 @@ def test_forward_idioms_keep_counts_and_output(cls, shape):
     assert report.totals.buffers == sum(b.numel() for b in module.buffers())
     with torch.no_grad():
         assert report.output_shape == tuple(module(torch.zeros(2, *shape)).shape[1:])
+    assert report.totals.macs == model_macs(module, shape)  # (moves the module to the meta device)
 
 
 def test_forward_idioms_text():
@@ -333,6 +379,12 @@ def test_forward_idioms_text():
         "INPUT(8, 5, 5) -> MUL { [] | GAP -> CONV(2, k=1) -> RELU -> CONV(8, k=1) -> SIGMOID }\n")
     assert body(ThreeWaySum(), (8, 5, 5)) == "INPUT(8, 5, 5) -> ADD { [] | CONV(8, k=3, p=1) | CONV(8, k=1) }\n"
     assert body(Squeezed(), (1, 8, 8)) == "INPUT(1, 8, 8) -> CONV(4, k=3) -> GAP -> FLATTEN -> FC(2)\n"
+    assert body(ZooIdioms(), (3, 16, 16)) == (
+        "INPUT(3, 16, 16) -> CONV(8, k=3, s=2, p=1, bias=false) -> BN(eps=0.001) -> RELU -> MAXPOOL(2) -> GAP\n"
+        "-> FLATTEN -> FC(5)\n")
+    assert body(ZooIdioms(), (3, 6, 6)) == (
+        "INPUT(3, 6, 6) -> CONV(8, k=3, s=2, p=1, bias=false) -> BN(eps=0.001) -> RELU -> GAP -> FLATTEN\n"
+        "-> FC(5)\n")
 
 
 def test_every_argument_that_differs_from_the_default_and_notes_on_what_cnnspec_cannot_say():
@@ -506,6 +558,16 @@ class TwoOutputs(nn.Module):
         return y, y
 
 
+class DynamicConv(nn.Module):
+    def forward(self, x):
+        return F.conv2d(x, x)
+
+
+class Standardized(nn.Conv2d):
+    def forward(self, x):
+        return F.conv2d(x, self.weight * 2, self.bias)
+
+
 class Branchy(nn.Module):
     def forward(self, x):
         if x.sum() > 0:
@@ -527,6 +589,14 @@ def test_graphs_and_modules_that_cnnspec_cannot_write():
         "flattens first; flatten before it (torch.flatten(x, 1))")
     assert _error(from_torch, TwoOutputs(), (1, 8, 8)) == (
         "cnnspec: error: the forward of TwoOutputs must return one tensor, not tuple")
+    assert _error(from_torch, DynamicConv(), (1, 3, 3)) == (
+        "cnnspec: error: cannot import function torch.conv2d, called in the forward of DynamicConv as node "
+        "`conv2d`: its argument `x` is computed in the forward, not a parameter of the module; cnnspec writes "
+        "conv2d only on the module's own parameters")
+    assert _error(from_torch, Standardized(1, 2, 3), (1, 8, 8)) == (
+        "cnnspec: error: cannot import function operator.mul, called in the forward of Standardized as node `mul`: "
+        "it computes with the parameter `weight` in the forward (a weight standardised or scaled as it is used), "
+        "which no layer of cnnspec does")
     message = _error(from_torch, Branchy(), (1, 8, 8))
     assert message.startswith("cnnspec: error: torch.fx cannot trace the forward of Branchy: TraceError: "
                               "symbolically traced variables cannot be used as inputs to control flow (")

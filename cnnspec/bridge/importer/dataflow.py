@@ -35,12 +35,12 @@ class ImportContext:
 
     def __init__(self, trace: Trace, node, notes: list[str]):
         self.trace, self.node, self.notes = trace, node, notes
-        self.args = map_nodes(node.args, trace.values.get)
-        self.kwargs = map_nodes(dict(node.kwargs), trace.values.get)
+        self.args = map_nodes(node.args, trace.value)
+        self.kwargs = map_nodes(dict(node.kwargs), trace.value)
         value = trace.values[node]
         self.full_out = tuple(value.shape) if is_tensor(value) else None
         self.out = self.full_out[1:] if self.full_out is not None else None
-        first = next((a for a in node_args(node) if is_tensor(trace.values.get(a))), None)
+        first = next((a for a in node_args(node) if a.op != "get_attr" and is_tensor(trace.value(a))), None)
         self.full_in = tuple(trace.values[first].shape) if first is not None else None
         self.inp = self.full_in[1:] if self.full_in else None
 
@@ -81,7 +81,7 @@ class ImportContext:
 def dataflow(trace: Trace) -> tuple[dict, object, list[str]]:
     """The tensor nodes with their layers and inputs, by fx node; the node the model returns; the writers' notes."""
     result = trace.output_node.args[0]
-    if not isinstance(result, trace.torch.fx.Node) or not is_tensor(trace.values.get(result)):
+    if not isinstance(result, trace.torch.fx.Node) or not is_tensor(trace.value(result)):
         raise trace.fail(f"the forward of {trace.label} must return one tensor, not "
                          f"{type(trace.values.get(result, result)).__name__}")
     nodes: dict = {}
@@ -114,9 +114,13 @@ def _flow_node(trace: Trace, nodes: dict, node, notes: list[str]) -> FlowNode | 
         if not isinstance(index, int):
             raise trace.unsupported(node, "only a piece of torch.chunk by a whole-number index is a SPLIT")
         return FlowNode((ops.layer_text("SPLIT", source.chunk, i=index % source.chunk),), (node.args[0],))
-    if not (is_tensor(trace.values.get(node)) or is_chunk):
+    if not (is_tensor(trace.value(node)) or is_chunk):
         return None  # read by the layers that use it
     if not inputs:
+        read = [a.target for a in node_args(node) if a.op == "get_attr"]
+        if read:
+            raise trace.unsupported(node, f"it computes with the parameter `{read[0]}` in the forward (a weight "
+                                          f"standardised or scaled as it is used), which no layer of cnnspec does")
         raise trace.unsupported(node, "it makes a tensor that does not come from the input")
     ctx = ImportContext(trace, node, notes)
     if is_chunk:
@@ -129,6 +133,9 @@ def _flow_node(trace: Trace, nodes: dict, node, notes: list[str]) -> FlowNode | 
     if kind is None:
         raise trace.unsupported(node)
     op, form = kind
+    _check_parameters(trace, node, form)
+    if op is not None and op.name == "identity":
+        return FlowNode((), inputs)  # a placeholder (timm's `nn.Identity()` where a block has no norm): no layer
     module = trace.module.get_submodule(node.target) if node.op == "call_module" else None
     if op is not None and op.merge:
         if module is not None:  # cnnspec's own Add, Concat and Mul: their arguments are what they join
@@ -138,6 +145,26 @@ def _flow_node(trace: Trace, nodes: dict, node, notes: list[str]) -> FlowNode | 
         return _join(trace, node, op.name.upper())
     _need_one_input(inputs)
     return FlowNode(tuple(form.write(ctx) if module is None else form.write(module, ctx)), inputs)
+
+
+def _check_parameters(trace: Trace, node, form) -> None:
+    """A parameter or buffer the forward reads (a get_attr node) is an argument only of a call on the module's
+    own parameters (`F.batch_norm(x, self.running_mean, …)`), and there every tensor after the input is one."""
+    arguments = node_args(node)
+    read = [a for a in arguments if a.op == "get_attr" and is_tensor(trace.value(a))]
+    if not form.reads_parameters:
+        if read:
+            raise trace.unsupported(read[0], "a parameter or buffer used directly in the forward is no layer "
+                                             "cnnspec knows")
+        return
+    for argument in arguments[1:]:
+        if argument.op != "get_attr" and is_tensor(trace.value(argument)):
+            raise Unimportable(f"its argument `{argument.name}` is computed in the forward, not a parameter of the "
+                               f"module; cnnspec writes {_function_word(node)} only on the module's own parameters")
+
+
+def _function_word(node) -> str:
+    return getattr(node.target, "__name__", str(node.target))
 
 
 def _need_one_input(inputs) -> None:
@@ -154,7 +181,7 @@ def _join(trace: Trace, node, name: str) -> FlowNode:
             raise Unimportable("it concatenates something that is not a layer's output")
         return FlowNode(inputs=tuple(tensors), merge=name)
     operands = tuple(node.args[:2])
-    if len(operands) != 2 or not all(isinstance(o, Node) and is_tensor(trace.values.get(o)) for o in operands):
+    if len(operands) != 2 or not all(isinstance(o, Node) and is_tensor(trace.value(o)) for o in operands):
         word = "sum" if name == "ADD" else "product"
         raise Unimportable(f"a {word} with a constant is no layer cnnspec knows; {name} joins the outputs of "
                            f"branches")

@@ -179,11 +179,13 @@ class Trace:
             def create_proxy(self, kind, target, args, kwargs, name=None, type_expr=None, proxy_factory_fn=None):
                 proxy = super().create_proxy(kind, target, args, kwargs, name, type_expr, proxy_factory_fn)
                 node = proxy.node
-                if kind == "placeholder":
-                    if node.name not in self.placeholders_seen:
-                        self.placeholders_seen.append(node.name)
-                    if len(self.placeholders_seen) == 1:
-                        values[node] = torch.empty((BATCH, *trace.shape), device="meta")
+                if kind == "placeholder":  # the input, then the arguments given their defaults (fx checks them)
+                    index = sum(n.op == "placeholder" for n in values)  # in the order of the signature
+                    name = arguments[index] if index < len(arguments) else None
+                    values[node] = (torch.empty((BATCH, *trace.shape), device="meta") if index == 0 else
+                                    defaults.get(name))
+                    if index > 0 and name in defaults:
+                        given.add(node)
                     return proxy
                 try:
                     with _unpatched():
@@ -193,9 +195,10 @@ class Trace:
                 return proxy
 
         tracer = Tracer()
-        tracer.placeholders_seen = []
+        arguments, defaults = self.arguments()
+        given = set()  # the placeholders of arguments given their defaults
         try:
-            graph = tracer.trace(self.module)
+            graph = tracer.trace(self.module, concrete_args=defaults or None)
         except _Raised as raised:
             raise self.no_fit(raised.node, raised.exc) from None
         except Exception as exc:
@@ -211,20 +214,30 @@ class Trace:
         if not placeholders:
             raise self.fail(f"the forward of {self.label} takes no input")
         self.input_node = placeholders[0]
-        extra = [n.target for n in placeholders[1:] if n.users]
+        extra = [n.target for n in placeholders[1:] if n.users and n not in given]
         if extra:
             raise self.fail(f"the forward of {self.label} uses more than one input ({', '.join(extra)}); "
                             f"cnnspec imports networks of one input")
         self.output_node = next(n for n in self.graph.nodes if n.op == "output")
         self.live = upstream(self.output_node, node_args)  # a computed but unused value is left out
 
+    def arguments(self) -> tuple[list[str], dict]:
+        """The forward's argument names, and those after the input that have defaults, with them
+        (`pre_logits=False`): the trace takes the path of a plain call."""
+        import inspect
+
+        try:
+            parameters = list(inspect.signature(self.module.forward).parameters.values())
+        except (TypeError, ValueError):
+            return [], {}
+        named = [p for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+        return [p.name for p in named], {p.name: p.default for p in named[1:] if p.default is not p.empty}
+
     def value(self, node):
-        """The meta value of a traced node; a parameter, buffer or constant the tracer read (get_attr) as it
-        would be on the meta device."""
-        if node in self.values:
-            return self.values[node]
-        if node.op != "get_attr":
-            raise AssertionError(f"node {node.name} has no value")
+        """The meta value of a traced node (None for one that has none: an input the model does not use); a
+        parameter, buffer or constant the tracer read (get_attr) as it would be on the meta device."""
+        if node in self.values or node.op != "get_attr":
+            return self.values.get(node)
         found = self.module
         for part in node.target.split("."):
             found = getattr(found, part)
@@ -270,8 +283,7 @@ class Trace:
             if node not in self.live or node.op in ("placeholder", "output"):
                 continue
             if node.op == "get_attr":
-                raise self.unsupported(node, "a parameter or buffer used directly in the forward is no layer "
-                                             "cnnspec knows")
+                continue  # read by the call it is an argument of (dataflow: a layer on its own parameters, or none)
             if not kinds().known(node, self.module):
                 raise self.unsupported(node)
 
