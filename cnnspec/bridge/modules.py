@@ -35,6 +35,20 @@ class Scope(nn.Module):
         return "; ".join(joins)
 
 
+class Pad(nn.Module):
+    """F.pad with fixed sides (last axis first, as F.pad takes them), a mode and a value."""
+
+    def __init__(self, pads, mode="constant", value=0.0):
+        super().__init__()
+        self.pads, self.mode, self.value = tuple(pads), mode, value
+
+    def forward(self, x):
+        return F.pad(x, self.pads, self.mode, self.value if self.mode == "constant" else None)
+
+    def extra_repr(self) -> str:
+        return f"{self.pads}, mode={self.mode!r}" + (f", value={self.value}" if self.value else "")
+
+
 class Add(nn.Module):
     """The sum of its inputs (a residual connection)."""
 

@@ -19,7 +19,8 @@ class Param:
     """One argument of a layer kind.
 
     kind: "int" (a whole number), "ints" (a whole number or one per spatial axis), "padding" (ints, or
-    the words `same` / `valid`), "float", "floats", "bool", "word" (one of `choices`), "shape" (INPUT's sizes).
+    the words `same` / `valid`), "pads" (ints, or the word `same`), "float",
+    "floats", "bool", "word" (one of `choices`), "shape" (INPUT's sizes).
     """
 
     name: str
@@ -40,7 +41,7 @@ class Param:
         where = f"`{self.name}` of {written}"
         if self.kind == "channels" and isinstance(value, str) and value.lower() == "in":
             return "in"
-        if isinstance(value, Word) and self.kind not in ("word", "padding"):
+        if isinstance(value, Word) and self.kind not in ("word", "padding", "pads"):
             written_here = value.span == span and not value.span.text.startswith(("'", '"'))
             if value.lower() in ("same", "valid"):
                 resolver.error(f"{where} cannot be `{value}`; only padding can", span)
@@ -62,6 +63,7 @@ class Param:
         return {
             "int": "a whole number", "ints": "a whole number or a tuple of whole numbers",
             "padding": "a whole number, a tuple of whole numbers, `same` or `valid`",
+            "pads": "a whole number, a tuple of whole numbers, or `same`",
             "float": "a number", "floats": "a number or a tuple of numbers", "bool": "true or false",
             "shape": "1 to 4 whole numbers", "channels": "a whole number or `in` (the input channels)",
         }[self.kind]
@@ -106,6 +108,14 @@ class Param:
             if word in ("same", "valid"):
                 return (word,)
             return f"must be {self.expects()}, not `{value}`{suggest(value, ['same', 'valid'])}"
+        return self._check_ints(value)
+
+    def _check_pads(self, value):
+        """PAD's sizes: ints, or `same` (TensorFlow's, for the window PAD is given)."""
+        if isinstance(value, str):
+            if value.lower() == "same":
+                return ("same",)
+            return f"must be {self.expects()}, not `{value}`{suggest(value, ['same'])}"
         return self._check_ints(value)
 
     def _check_float(self, value):

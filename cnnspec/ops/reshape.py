@@ -1,4 +1,4 @@
-"""Reshaping and resampling: FLATTEN, CHANNELSHUFFLE, SPLIT and RESIZE."""
+"""Reshaping, padding and resampling: FLATTEN, CHANNELSHUFFLE, SPLIT, PAD and RESIZE."""
 
 from __future__ import annotations
 
@@ -49,6 +49,115 @@ def _split(ctx: LayerContext) -> LayerResult:
         ctx.fail(f"{ctx.text}: {ctx.channels} channels in pieces of {size} make only {pieces} "
                  f"piece{'s' if pieces != 1 else ''}, so there is no piece i={index} (counted from 0)", "i")
     return LayerResult((channels, *ctx.spatial))
+
+
+_PAD_MODES = ("constant", "zeros", "reflect", "replicate", "circular")
+
+
+def tf_same_pads(size: int, k: int, s: int, d: int) -> tuple[int, int]:
+    """TensorFlow's "SAME" padding of one axis for a window (k, stride s, dilation d): the output has ⌈size/s⌉
+    positions, and the odd pixel of an uneven total goes after (as TF and timm's tf_* models pad)."""
+    total = max((-(-size // s) - 1) * s + (k - 1) * d + 1 - size, 0)
+    return total // 2, total - total // 2
+
+
+def pad_sides(args: dict, shape: tuple) -> tuple[tuple[int, int], ...]:
+    """PAD's (before, after) for each spatial axis of the input `shape`."""
+    rank = len(shape) - 1
+    axis = (lambda v: v if isinstance(v, tuple) else (v,) * rank)
+    if args["p"] == "same":
+        return tuple(tf_same_pads(n, k, s, d) for n, k, s, d in
+                     zip(shape[1:], axis(args["k"]), axis(args["s"] or 1), axis(args["d"] or 1)))
+    if args["p"] is not None:
+        return tuple((v, v) for v in axis(args["p"]))
+    return tuple(zip(axis(args["before"] or 0), axis(args["after"] or 0)))
+
+
+def _pad(ctx: LayerContext) -> LayerResult:
+    ctx.need_spatial()
+    same, sides = ctx.args["p"] == "same", ("before", "after")
+    if ctx.given("p") and any(ctx.given(side) for side in sides):
+        ctx.fail(f"{ctx.text} takes `p=` (both sides) or `before=` and `after=` (each side), not both")
+    if not ctx.given("p") and not any(ctx.given(side) for side in sides):
+        ctx.fail(f"{ctx.text} needs its sizes: `p=` (both sides of each axis, or `same`), or `before=` and `after=`")
+    if same and not ctx.given("k"):
+        ctx.fail(f"{ctx.text}: `p=same` pads as TensorFlow does for a window, so it needs the window's size `k=` "
+                 f"(and `s=`, `d=` when they are not 1)", "p")
+    for name in ("k", "s", "d"):
+        if ctx.given(name) and not same:
+            ctx.fail(f"{ctx.text}: `{name}=` describes the window of `p=same`; without it PAD takes no `{name}=`",
+                     name)
+    for name in ("p", "before", "after", "k", "s", "d"):
+        if ctx.given(name) and ctx.args[name] != "same":
+            ctx.per_axis(name)  # one value, or one per spatial axis
+    mode = ctx.args["mode"]
+    if ctx.args["value"] != 0 and mode not in ("constant", "zeros"):
+        ctx.fail(f"{ctx.text}: `value=` is what `constant` padding adds; mode `{mode}` adds none", "value")
+    pads = pad_sides(ctx.args, ctx.shape)
+    for n, (before, after) in zip(ctx.spatial, pads):
+        if mode == "reflect" and max(before, after) >= n:
+            ctx.fail(f"{ctx.text}: reflect padding of {max(before, after)} needs more than {max(before, after)} "
+                     f"positions along the axis, but the input {shape_text(ctx.shape)} has {n}")
+        if mode == "circular" and max(before, after) > n:
+            ctx.fail(f"{ctx.text}: circular padding of {max(before, after)} wraps around more than the {n} "
+                     f"positions of the input {shape_text(ctx.shape)}")
+    return LayerResult((ctx.channels, *(n + b + a for n, (b, a) in zip(ctx.spatial, pads))))
+
+
+def _torch_pad_order(args, shape, out=None) -> tuple[int, ...]:
+    """PAD's sides in F.pad's order: the last axis first, before then after."""
+    return tuple(v for pair in reversed(pad_sides(args, shape)) for v in pair)
+
+
+def _pad_mode(args) -> str:
+    return "constant" if args["mode"] == "zeros" else args["mode"]
+
+
+def _pad_text(pads, mode, value, rank, window=None) -> list[str]:
+    """PAD from F.pad's sides (last axis first); `window` (k, s, d) of the module that pads, if it has one,
+    gives `p=same` when TensorFlow's rule pads exactly so."""
+    if len(pads) % 2 or len(pads) > 2 * rank:
+        raise Unimportable(f"it pads {len(pads) // 2} axes of a sample with {rank} spatial axes; cnnspec's PAD pads "
+                           f"the spatial axes only")
+    if mode not in _PAD_MODES:
+        raise Unimportable(f"its mode {mode!r} is not one of cnnspec's PAD modes ({', '.join(_PAD_MODES)})")
+    if value is not None and not math.isfinite(value):
+        raise Unimportable(f"it pads with {value}, which cnnspec's PAD cannot write (a max pool pads with -inf "
+                           f"itself: write its padding there)")
+    pairs = [(0, 0)] * (rank - len(pads) // 2) + [tuple(pads[i:i + 2]) for i in range(len(pads) - 2, -1, -2)]
+    extra = {"mode": unless(mode, "constant"), "value": unless(value or 0, 0)}
+    if window is not None:
+        return [layer_text("PAD", "same", k=same_value(window[0]), s=unless(same_value(window[1]), 1),
+                           d=unless(same_value(window[2]), 1), **extra)]
+    if all(b == a for b, a in pairs):
+        return [layer_text("PAD", same_value(tuple(b for b, _ in pairs)), **extra)]
+    return [layer_text("PAD", before=same_value(tuple(b for b, _ in pairs)),
+                       after=same_value(tuple(a for _, a in pairs)), **extra)]
+
+
+def _tf_window(ctx, pads) -> tuple | None:
+    """The window of the module making this F.pad call (timm's Conv2dSame, MaxPool2dSame), when TensorFlow's
+    "SAME" rule for it gives exactly these sides."""
+    owner = ctx.caller()
+    if owner is None or not all(hasattr(owner, a) for a in ("kernel_size", "stride", "dilation")):
+        return None
+    rank = len(ctx.inp) - 1
+    axis = (lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,) * rank)
+    window = tuple(axis(getattr(owner, a)) for a in ("kernel_size", "stride", "dilation"))
+    expected = [v for n, k, s, d in reversed(list(zip(ctx.inp[1:], *window))) for v in tf_same_pads(n, k, s, d)]
+    return window if list(pads) == expected else None
+
+
+def _pad_from_call(ctx):
+    a = ctx.bind(("input", "pad", "mode", "value"), {"mode": "constant", "value": None})
+    pads = tuple(a["pad"])
+    return _pad_text(pads, a["mode"], a["value"], len(ctx.inp) - 1, _tf_window(ctx, pads))
+
+
+def _pad_from_module(m, ctx):
+    mode = {"Zero": "constant", "Constant": "constant", "Reflection": "reflect", "Replication": "replicate",
+            "Circular": "circular"}.get(type(m).__name__.split("Pad")[0], getattr(m, "mode", "constant"))
+    return _pad_text(tuple(m.padding), mode, getattr(m, "value", None), len(ctx.inp) - 1)
 
 
 _RESIZE_KERNEL = {"nearest": 1, "nearest-exact": 1, "linear": 2, "bilinear": 2, "trilinear": 2, "bicubic": 4}
@@ -143,6 +252,29 @@ ENTRIES = (
                               inline="torch.chunk({x}, {0}, dim=1)[{1}]",
                               channels=lambda channels, args, shape: channels // args["parts"]),
            from_modules=(FromTorch(("cnnspec.bridge.modules.Split",), _split_from_module),), code_word="chunk"),
+    OpSpec("pad", "padding of the spatial axes: constant, reflect, replicate, circular; TensorFlow's `same`", _pad,
+           (Param("p", "pads", "on both sides of each axis, or `same` (TensorFlow's, for the window k, s, d)", None,
+                  aliases=("padding",), minimum=0),
+            Param("before", "ints", "before each axis (top, left)", None, minimum=0),
+            Param("after", "ints", "after each axis (bottom, right)", None, minimum=0),
+            Param("mode", "word", "what the padding holds", "constant", choices=_PAD_MODES),
+            Param("value", "float", "of constant padding", 0.0),
+            Param("k", "ints", "window of `p=same`", None, minimum=1),
+            Param("s", "ints", "stride of `p=same`", None, minimum=1),
+            Param("d", "ints", "dilation of `p=same`", None, minimum=1)),
+           positional=("p",), example="PAD(1, mode=reflect)",
+           module=lambda args, shape, out: OwnModule("Pad", (_torch_pad_order(args, shape), _pad_mode(args),
+                                                             args["value"])),
+           source=TorchSource("Pad", (SourceArg("pads", value=_torch_pad_order, positional=True),
+                                      SourceArg("mode", value=lambda args, shape, out: _pad_mode(args),
+                                                default="constant"),
+                                      SourceArg("value", "value", default=0.0)),
+                              inline="F.pad({x}, {0}, {1}, {2})"),
+           from_modules=(FromTorch(tuple(f"torch.nn.{kind}Pad{rank}d" for kind in
+                                         ("Zero", "Constant", "Reflection", "Replication", "Circular")
+                                         for rank in (1, 2, 3)) + ("cnnspec.bridge.modules.Pad",),
+                                   _pad_from_module),),
+           from_functions=(FromTorch(("torch.nn.functional.pad",), _pad_from_call),)),
     OpSpec("resize", "interpolation to a size or by a scale", _resize,
            (Param("scale", "floats", "scale factor", None, aliases=("scale_factor",), minimum=1e-9, maximum=SIZE_LIMIT),
             Param("size", "ints", "output size", None, minimum=1),

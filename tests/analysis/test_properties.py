@@ -76,6 +76,17 @@ class Interpolate(nn.Module):
         return f"size={self.size}, scale={self.scale}, mode={self.mode!r}, align_corners={self.align_corners}"
 
 
+class Padded(nn.Module):
+    """PAD: F.pad of fixed sides (F.pad's order: the last axis first) as a leaf module."""
+
+    def __init__(self, sides, mode: str, value: float):
+        super().__init__()
+        self.sides, self.mode, self.value = sides, mode, value
+
+    def forward(self, x):
+        return F.pad(x, self.sides, self.mode, self.value if self.mode == "constant" else None)
+
+
 CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 MAXPOOL = {1: nn.MaxPool1d, 2: nn.MaxPool2d, 3: nn.MaxPool3d}
 AVGPOOL = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}
@@ -525,8 +536,65 @@ def draw_resize(draw, shape: Shape) -> Optional[LayerChoice]:
     return LayerChoice("resize", call_text(draw, name, args), apply, module)
 
 
+def tf_same(n: int, k: int, s: int, d: int) -> tuple[int, int]:
+    # TensorFlow's "SAME" (tf.nn.convolution's docs): ⌈n/s⌉ outputs; the padding that needs, the odd one after
+    out = -(-n // s)
+    total = max((out - 1) * s + d * (k - 1) + 1 - n, 0)
+    return total // 2, total - total // 2
+
+
+def draw_pad(draw, shape: Shape) -> Optional[LayerChoice]:
+    rank = rank_of(shape)
+    mode = draw(st.sampled_from(["constant", "constant", "reflect", "replicate", "circular", "zeros"]))
+    value = draw(st.sampled_from([0.0, 0.0, 1.5, -2.0])) if mode == "constant" else 0.0
+    form = draw(st.sampled_from(["p", "sides", "same"]))
+    p = before = after = k = stride = d = None
+    if form == "p":
+        p = axis_values(draw, rank, st.integers(0, 3))
+    elif form == "sides":
+        before, after = (axis_values(draw, rank, st.integers(0, 3)) for _ in range(2))
+    else:
+        k, stride, d = (axis_values(draw, rank, st.integers(1, high)) for high in (5, 3, 2))
+
+    def sides_of(x: Shape) -> Optional[list[tuple[int, int]]]:
+        r = rank_of(x)
+        if r == 0:
+            return None
+        if form == "p":
+            each = per_axis(p, r)
+            return None if each is None else [(v, v) for v in each]
+        if form == "sides":
+            b, a = per_axis(before, r), per_axis(after, r)
+            return None if b is None or a is None else list(zip(b, a))
+        axes = [per_axis(v, r) for v in (k, stride, d)]
+        return None if None in axes else [tf_same(n, *w) for n, *w in zip(x[1:], *axes)]
+
+    def apply(x: Shape) -> Optional[Shape]:
+        sides = sides_of(x)
+        if sides is None:
+            return None
+        for n, (b, a) in zip(x[1:], sides):
+            if (mode == "reflect" and max(b, a) >= n) or (mode == "circular" and max(b, a) > n):
+                return None  # torch refuses these
+        return (x[0], *(n + b + a for n, (b, a) in zip(x[1:], sides)))
+
+    def module(x: Shape) -> nn.Module:
+        torch_order = tuple(v for pair in reversed(sides_of(x)) for v in pair)
+        return Padded(torch_order, "constant" if mode == "zeros" else mode, value)
+
+    if apply(shape) is None:
+        return None
+    args = [(["p", "padding"], "same" if form == "same" else p, form != "sides"),
+            (["before"], before, form == "sides"), (["after"], after, form == "sides"),
+            (["mode"], mode, mode != "constant" or maybe(draw)), (["value"], value, value != 0.0),
+            (["k"], k, form == "same"), (["s"], stride, form == "same" and (stride != 1 or maybe(draw))),
+            (["d"], d, form == "same" and (d != 1 or maybe(draw)))]
+    return LayerChoice("pad", call_text(draw, case(draw, "pad"), args, 0 if form != "sides" else None), apply,
+                       module)
+
+
 SPATIAL_KINDS = ["conv", "conv", "conv", "maxpool", "maxpool", "avgpool", "avgpool", "adaptiveavgpool",
-                 "adaptivemaxpool", "lrn", "resize", "resize"]
+                 "adaptivemaxpool", "lrn", "resize", "resize", "pad"]
 ANY_RANK_KINDS = ["relu", "relu", "sigmoid", "tanh", "leakyrelu", "gelu", "softmax", "identity", "bn", "bn",
                   "dropout", "flatten", "fc"]
 
@@ -547,6 +615,8 @@ def draw_layer(draw, shape: Shape) -> Optional[LayerChoice]:
         return draw_fc(draw, shape)
     if kind == "resize":
         return draw_resize(draw, shape)
+    if kind == "pad":
+        return draw_pad(draw, shape)
     return draw_simple(draw, shape, kind)
 
 

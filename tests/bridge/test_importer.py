@@ -5,6 +5,7 @@ in a one-line CnnspecError that names the cause."""
 
 from __future__ import annotations
 
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -320,6 +321,31 @@ class OwnLinear(nn.Linear):
         return F.linear(x, self.weight, self.bias)
 
 
+class Conv2dSame(nn.Conv2d):
+    """timm's Conv2dSame: TensorFlow's "SAME" padding worked out from the input's size, then the convolution."""
+
+    def forward(self, x):
+        ih, iw = x.size()[-2:]
+        pads = []
+        for n, k, s, d in zip((ih, iw), self.kernel_size, self.stride, self.dilation):
+            pads.append(max((math.ceil(n / s) - 1) * s + (k - 1) * d + 1 - n, 0))
+        if pads[0] > 0 or pads[1] > 0:
+            x = F.pad(x, [pads[1] // 2, pads[1] - pads[1] // 2, pads[0] // 2, pads[0] - pads[0] // 2])
+        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+
+class Paddings(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = Conv2dSame(3, 4, 3, stride=2)
+        self.reflect = nn.ReflectionPad2d((1, 1, 2, 2))
+        self.zero = nn.ZeroPad2d((0, 1, 0, 1))
+
+    def forward(self, x):
+        x = self.zero(self.reflect(self.stem(x)))
+        return F.pad(F.pad(x, (1, 1, 0, 0), mode="replicate"), (2, 2), value=0.5)
+
+
 class ZooIdioms(nn.Module):
     """What timm's models do in their forwards: functional calls on a module's own parameters, Identity
     placeholders, Python control flow on sizes, and a forward argument with a default."""
@@ -342,7 +368,7 @@ class ZooIdioms(nn.Module):
 IDIOMS = [
     (TinyResNet, (3, 32, 32)), (Inception, (8, 10, 10)), (ShuffleUnit, (4, 6, 6)), (SqueezeExcitation, (8, 5, 5)),
     (ThreeWaySum, (8, 5, 5)), (Squeezed, (1, 8, 8)), (Everything1d, (2, 40)), (ZooIdioms, (3, 16, 16)),
-    (ZooIdioms, (3, 6, 6)),
+    (ZooIdioms, (3, 6, 6)), (Paddings, (3, 9, 8)),
 ]
 
 
@@ -382,6 +408,9 @@ def test_forward_idioms_text():
     assert body(ZooIdioms(), (3, 16, 16)) == (
         "INPUT(3, 16, 16) -> CONV(8, k=3, s=2, p=1, bias=false) -> BN(eps=0.001) -> RELU -> MAXPOOL(2) -> GAP\n"
         "-> FLATTEN -> FC(5)\n")
+    assert body(Paddings(), (3, 9, 8)) == (
+        "INPUT(3, 9, 8) -> PAD(same, k=3, s=2) -> CONV(4, k=3, s=2) -> PAD((2, 1), mode=reflect)\n"
+        "-> PAD(before=0, after=1) -> PAD((0, 1), mode=replicate) -> PAD((0, 2), value=0.5)\n")
     assert body(ZooIdioms(), (3, 6, 6)) == (
         "INPUT(3, 6, 6) -> CONV(8, k=3, s=2, p=1, bias=false) -> BN(eps=0.001) -> RELU -> GAP -> FLATTEN\n"
         "-> FC(5)\n")
@@ -568,6 +597,16 @@ class Standardized(nn.Conv2d):
         return F.conv2d(x, self.weight * 2, self.bias)
 
 
+class PadsChannels(nn.Module):
+    def forward(self, x):
+        return F.pad(x, (0, 0, 0, 0, 1, 1))
+
+
+class PadsMinusInfinity(nn.Module):
+    def forward(self, x):
+        return F.max_pool2d(F.pad(x, (0, 1, 0, 1), value=-math.inf), 3, 2)
+
+
 class Branchy(nn.Module):
     def forward(self, x):
         if x.sum() > 0:
@@ -597,6 +636,13 @@ def test_graphs_and_modules_that_cnnspec_cannot_write():
         "cnnspec: error: cannot import function operator.mul, called in the forward of Standardized as node `mul`: "
         "it computes with the parameter `weight` in the forward (a weight standardised or scaled as it is used), "
         "which no layer of cnnspec does")
+    assert _error(from_torch, PadsChannels(), (1, 4, 4)) == (
+        "cnnspec: error: cannot import function torch.nn.functional.pad, called in the forward of PadsChannels as "
+        "node `pad`: it pads 3 axes of a sample with 2 spatial axes; cnnspec's PAD pads the spatial axes only")
+    assert _error(from_torch, PadsMinusInfinity(), (1, 8, 8)) == (
+        "cnnspec: error: cannot import function torch.nn.functional.pad, called in the forward of PadsMinusInfinity "
+        "as node `pad`: it pads with -inf, which cnnspec's PAD cannot write (a max pool pads with -inf itself: write "
+        "its padding there)")
     message = _error(from_torch, Branchy(), (1, 8, 8))
     assert message.startswith("cnnspec: error: torch.fx cannot trace the forward of Branchy: TraceError: "
                               "symbolically traced variables cannot be used as inputs to control flow (")

@@ -660,6 +660,72 @@ SPEC_ERRORS = {
         '    INPUT(3, 8, 8) -> CONV(max(8), k=1)\n'
         '                           ^~~~~~\n',
     ),
+    'pad_reflect_too_wide': (
+        'INPUT(3, 8, 8) -> PAD(9, mode=reflect)',
+        'spec.cnn:1:19: error: PAD(9, mode=reflect): reflect padding of 9 needs more than 9 positions along the axis, but the input 3×8×8 has 8\n'
+        '    INPUT(3, 8, 8) -> PAD(9, mode=reflect)\n'
+        '                      ^~~~~~~~~~~~~~~~~~~~\n',
+    ),
+    'pad_circular_too_wide': (
+        'INPUT(3, 8, 8) -> PAD(9, mode=circular)',
+        'spec.cnn:1:19: error: PAD(9, mode=circular): circular padding of 9 wraps around more than the 8 positions of the input 3×8×8\n'
+        '    INPUT(3, 8, 8) -> PAD(9, mode=circular)\n'
+        '                      ^~~~~~~~~~~~~~~~~~~~~\n',
+    ),
+    'pad_same_without_window': (
+        'INPUT(3, 8, 8) -> PAD(same)',
+        "spec.cnn:1:23: error: PAD(same): `p=same` pads as TensorFlow does for a window, so it needs the window's size `k=` (and `s=`, `d=` when they are not 1)\n"
+        '    INPUT(3, 8, 8) -> PAD(same)\n'
+        '                          ^~~~\n',
+    ),
+    'pad_window_without_same': (
+        'INPUT(3, 8, 8) -> PAD(1, k=3)',
+        'spec.cnn:1:26: error: PAD(1, k=3): `k=` describes the window of `p=same`; without it PAD takes no `k=`\n'
+        '    INPUT(3, 8, 8) -> PAD(1, k=3)\n'
+        '                             ^~~\n',
+    ),
+    'pad_both_forms': (
+        'INPUT(3, 8, 8) -> PAD(1, before=2)',
+        'spec.cnn:1:19: error: PAD(1, before=2) takes `p=` (both sides) or `before=` and `after=` (each side), not both\n'
+        '    INPUT(3, 8, 8) -> PAD(1, before=2)\n'
+        '                      ^~~~~~~~~~~~~~~~\n',
+    ),
+    'pad_no_sizes': (
+        'INPUT(3, 8, 8) -> PAD',
+        'spec.cnn:1:19: error: PAD needs its sizes: `p=` (both sides of each axis, or `same`), or `before=` and `after=`\n'
+        '    INPUT(3, 8, 8) -> PAD\n'
+        '                      ^~~\n',
+    ),
+    'pad_value_of_reflect': (
+        'INPUT(3, 8, 8) -> PAD(1, mode=reflect, value=2)',
+        'spec.cnn:1:40: error: PAD(1, mode=reflect, value=2): `value=` is what `constant` padding adds; mode `reflect` adds none\n'
+        '    INPUT(3, 8, 8) -> PAD(1, mode=reflect, value=2)\n'
+        '                                           ^~~~~~~\n',
+    ),
+    'pad_word': (
+        'INPUT(3, 8, 8) -> PAD(sam)',
+        'spec.cnn:1:23: error: `p` of PAD must be a whole number, a tuple of whole numbers, or `same`, not `sam`; did you mean `same`?\n'
+        '    INPUT(3, 8, 8) -> PAD(sam)\n'
+        '                          ^~~\n',
+    ),
+    'pad_vector': (
+        'INPUT(8) -> PAD(1)',
+        'spec.cnn:1:13: error: PAD(1) needs an input with spatial axes (C×L, C×H×W or C×D×H×W), but receives a vector of 8 features\n'
+        '    INPUT(8) -> PAD(1)\n'
+        '                ^~~~~~\n',
+    ),
+    'pad_mode': (
+        'INPUT(3, 8, 8) -> PAD(1, mode=mirror)',
+        'spec.cnn:1:31: error: `mode` of PAD must be one of `constant`, `zeros`, `reflect`, `replicate` or `circular`, not `mirror`\n'
+        '    INPUT(3, 8, 8) -> PAD(1, mode=mirror)\n'
+        '                                  ^~~~~~\n',
+    ),
+    'pad_sides_rank': (
+        'INPUT(3, 8, 8) -> PAD(before=(1, 2, 3))',
+        'spec.cnn:1:23: error: `before=(1, 2, 3)` has 3 values but the input of PAD(before=(1, 2, 3)) has 2 spatial axes (3×8×8)\n'
+        '    INPUT(3, 8, 8) -> PAD(before=(1, 2, 3))\n'
+        '                          ^~~~~~~~~~~~~~~~\n',
+    ),
 }
 
 

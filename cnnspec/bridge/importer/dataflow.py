@@ -51,6 +51,13 @@ class ImportContext:
         bound.update(self.kwargs)
         return bound
 
+    def caller(self):
+        """The module whose forward made this call (None for the model's own forward)."""
+        stack = list(self.node.meta.get("nn_module_stack", {}).values())
+        if not stack or not stack[-1][0]:
+            return None
+        return self.trace.module.get_submodule(stack[-1][0])
+
     def note(self, text: str) -> None:
         self.notes.append(f"{self.trace.describe_short(self.node)}: {text}")
 
