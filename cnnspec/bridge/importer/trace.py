@@ -5,7 +5,6 @@ write, and the words that name a node in a message."""
 from __future__ import annotations
 
 import operator
-from contextlib import contextmanager
 
 from ...lang.errors import CnnspecError
 from ...lang.words import shape_text
@@ -54,23 +53,6 @@ def upstream(stop, inputs_of, start=None) -> set:
         found.add(node)
         stack.extend(inputs_of(node))
     return found
-
-
-@contextmanager
-def _unpatched():
-    """torch.fx's patches of `nn.Module.__call__` (and the functions it wraps) undone for a while: a node's value
-    is computed by running the real thing, not by tracing it again."""
-    from torch.fx import _symbolic_trace
-
-    patcher = getattr(_symbolic_trace, "CURRENT_PATCHER", None)
-    if patcher is None:
-        yield
-        return
-    patcher.revert_all_patches()
-    try:
-        yield
-    finally:
-        patcher.reapply_all_patches()
 
 
 class _Raised(Exception):
@@ -168,10 +150,24 @@ class Trace:
             device = property(lambda self: self._value().device)
 
         class Tracer(fx.Tracer):
+            # While a node's value is computed the patches torch.fx makes while it traces (of nn.Module's
+            # `__call__` and `__getattr__`) pass through: the real thing runs, and is not traced again.
+            evaluating = False
+
             def is_leaf_module(self, m, qualified_name):
                 if isinstance(m, Scope):
                     return False
                 return kinds().of_module(m) is not None or super().is_leaf_module(m, qualified_name)
+
+            def call_module(self, m, forward, args, kwargs):
+                if self.evaluating:
+                    return forward(*args, **kwargs)
+                return super().call_module(m, forward, args, kwargs)
+
+            def getattr(self, attr, attr_val, parameter_proxy_cache):
+                if self.evaluating:
+                    return attr_val
+                return super().getattr(attr, attr_val, parameter_proxy_cache)
 
             def proxy(self, node):
                 return Shaped(node, self)
@@ -187,11 +183,13 @@ class Trace:
                     if index > 0 and name in defaults:
                         given.add(node)
                     return proxy
+                self.evaluating = True
                 try:
-                    with _unpatched():
-                        values[node] = trace.evaluate(node)
+                    values[node] = trace.evaluate(node)
                 except Exception as exc:
                     raise _Raised(node, exc) from None
+                finally:
+                    self.evaluating = False
                 return proxy
 
         tracer = Tracer()
