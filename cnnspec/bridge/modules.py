@@ -49,6 +49,37 @@ class Pad(nn.Module):
         return f"{self.pads}, mode={self.mode!r}" + (f", value={self.value}" if self.value else "")
 
 
+class ChannelLayerNorm(nn.LayerNorm):
+    """Layer norm over the channels of each position (ConvNeXt's LayerNorm2d): nn.LayerNorm with the channels
+    moved last and back; on a vector, nn.LayerNorm itself."""
+
+    def __init__(self, channels, eps=1e-5):
+        super().__init__(channels, eps=eps)
+
+    def forward(self, x):
+        if x.dim() == 2:
+            return super().forward(x)
+        return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+
+
+class LayerScale(nn.Module):
+    """A learned factor per channel, `weight` broadcast over the positions."""
+
+    def __init__(self, shape, init=1e-6):
+        super().__init__()
+        self.weight = nn.Parameter(torch.full(tuple(shape), float(init)))
+
+    def forward(self, x):
+        return x * self.weight
+
+
+class PositionLinear(nn.Linear):
+    """nn.Linear applied to the channels at every position (channels moved last and back)."""
+
+    def forward(self, x):
+        return super().forward(x.movedim(1, -1)).movedim(-1, 1)
+
+
 class Add(nn.Module):
     """The sum of its inputs (a residual connection)."""
 

@@ -18,15 +18,15 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import activation, conv, input, linear, merge, norm, pool, regularization, reshape
-from .entry import (NO_DEFAULT, FromTorch, LayerContext, LayerResult, OpSpec, OwnModule, Slip, SourceArg, TorchSource,
-                    Unimportable, Window, Working, layer_text, product_text)
+from .entry import (CHANNELS_LAST, NO_DEFAULT, FromTorch, LayerContext, LayerResult, OpSpec, OwnModule, Slip,
+                    SourceArg, TorchSource, Unimportable, Window, Working, layer_text, product_text)
 from .params import REQUIRED, SIZE_LIMIT, Param
 from .windows import conv_output_size, pool_output_size, same_padding, size_working, window_geometry
 
 if TYPE_CHECKING:
     from ..lang.ir import Layer
 
-__all__ = ["FromTorch", "LayerContext", "LayerResult", "NO_DEFAULT", "OPS", "OpSpec", "OwnModule", "Param",
+__all__ = ["CHANNELS_LAST", "FromTorch", "LayerContext", "LayerResult", "NO_DEFAULT", "OPS", "OpSpec", "OwnModule", "Param",
            "REQUIRED", "SIZE_LIMIT", "Slip", "SourceArg", "TorchSource", "Unimportable", "Window", "Working",
            "conv_output_size", "fill_defaults", "get", "layer_names", "layer_text", "lookup", "pool_output_size",
            "product_text", "same_padding", "size_working", "window_geometry"]

@@ -13,6 +13,7 @@ def _activation(name: str, doc: str, torch_name: str, *params: Param, positional
     written as the bare name, as are the `functions` that compute it."""
     from_module = from_module or plain_from_module(name.upper())
     from_call = from_call or plain_from_call(name.upper())
+    more.setdefault("elementwise", True)
     return OpSpec(name, doc, same_shape, params, positional, aliases=aliases or {}, example=name.upper(),
                   module=module or plain_module(torch_name), source=source or TorchSource(f"nn.{torch_name}"),
                   from_modules=(FromTorch((f"torch.nn.{torch_name}",), from_module),),
@@ -79,7 +80,7 @@ ENTRIES = (
                 source=TorchSource("nn.Softmax", (SourceArg("dim", value=lambda args, shape, out: 1),)),
                 from_module=_softmax_from_module,
                 functions=("torch.nn.functional.softmax", "torch.softmax", "Tensor.softmax"),
-                from_call=_softmax_from_call),
+                from_call=_softmax_from_call, elementwise=False),
     _activation("identity", "passes its input through", "Identity", passes_through=True),
     _activation("relu6", "ReLU capped at 6", "ReLU6", functions=("torch.nn.functional.relu6",)),
     _activation("hardswish", "hard swish", "Hardswish", functions=("torch.nn.functional.hardswish",)),

@@ -23,6 +23,11 @@ if TYPE_CHECKING:
 # ---------------------------------------------------------------------------------------- rules
 
 
+# The layout of a tensor whose channels a forward has moved to the last axis (ConvNeXt), as the importer
+# tells a writer (`FromTorch.layouts`, `ctx.layout`).
+CHANNELS_LAST = "channels_last"
+
+
 @dataclass(frozen=True, slots=True)
 class Window:
     """What a layer does to the receptive field along each spatial axis: r += (kernel − 1)·jump, jump *= stride."""
@@ -251,6 +256,8 @@ class FromTorch:
     # its arguments after the input may be parameters and buffers the forward reads, and must be, when they are
     # tensors (a weight computed in the forward is another layer). Every other call refuses a parameter.
     reads_parameters: bool = False
+    # The layouts other than channels first (`channels_last`) whose tensors the writer reads, from `ctx.layout`.
+    layouts: tuple[str, ...] = ()
 
 
 # ------------------------------------------------------------------------------------- the entry
@@ -296,6 +303,9 @@ class OpSpec:
     flattens: bool = False
     passes_through: bool = False
     code_word: str = ""
+    # Each output element depends only on the same element of the input (activations, dropout, ADD): the
+    # importer reads such a layer on a tensor whose axes a forward has moved (channels last) as it is.
+    elementwise: bool = False
 
     def param(self, name: str) -> Param:
         for p in self.params:

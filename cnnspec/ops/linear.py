@@ -7,8 +7,8 @@ from types import SimpleNamespace
 
 from ..lang.words import shape_text
 from .conv import products_slips
-from .entry import (FromTorch, LayerContext, LayerResult, OpSpec, OwnModule, Slip, SourceArg, TorchSource,
-                    Unimportable, Window, Working, layer_text, nn_class, out_channels, product_text)
+from .entry import (CHANNELS_LAST, FromTorch, LayerContext, LayerResult, OpSpec, OwnModule, Slip, SourceArg, TorchSource,
+                    Unimportable, Window, Working, in_channels, layer_text, nn_class, out_channels, product_text)
 from .params import BIAS, REQUIRED, Param
 
 
@@ -25,6 +25,15 @@ def _fc(ctx: LayerContext) -> LayerResult:
     # Every output sees the whole map the features came from.
     window = Window(ctx.extent, (1,) * len(ctx.extent))
     return LayerResult((out,), params=params, macs=features * out, window=window, extent=(1,) * len(ctx.extent))
+
+
+def _pwlinear(ctx: LayerContext) -> LayerResult:
+    """A linear map of the channels applied at every position (ConvNeXt's pwconv: nn.Linear, channels last)."""
+    if ctx.given("in") and ctx.args["in"] != ctx.channels:
+        ctx.fail(f"{ctx.text} expects {ctx.args['in']} channels but receives {shape_text(ctx.shape)}", "in")
+    out, positions = ctx.args["out"], math.prod(ctx.spatial)
+    params = ctx.channels * out + (out if ctx.args["bias"] else 0)
+    return LayerResult((out, *ctx.spatial), params=params, macs=ctx.channels * out * positions)
 
 
 def _fc_working(ctx: LayerContext, result: LayerResult) -> Working:
@@ -57,6 +66,8 @@ def _torch_fc(args, shape, out):
 
 
 def _linear_from_module(m, ctx, flattens=False):
+    if ctx.layout == CHANNELS_LAST:
+        return [layer_text("PWLINEAR", m.out_features, bias=False if m.bias is None else None)]
     if not flattens and len(ctx.inp) != 1:
         raise Unimportable(f"its input {shape_text(ctx.inp)} is not flat: torch's Linear acts on the last axis "
                            f"only while cnnspec's FC flattens first; flatten before it (torch.flatten(x, 1))")
@@ -76,6 +87,21 @@ def _linear_check_input(m, shape, flattens=False):
 
 
 ENTRIES = (
+    OpSpec("pwlinear", "a linear map of the channels at every position (ConvNeXt's pwconv)", _pwlinear,
+           (Param("out", "int", "output channels", REQUIRED, aliases=("out_features",), minimum=1),
+            BIAS,
+            Param("in", "int", "input channels, checked against what arrives", None, aliases=("in_features",),
+                  minimum=1)),
+           positional=("out",), aliases={"pointwise": {}}, example="PWLINEAR(384)",
+           module=lambda args, shape, out: OwnModule("PositionLinear", (shape[0], out[0]), {"bias": args["bias"]}),
+           source=TorchSource("PositionLinear", (
+               SourceArg("in_features", value=in_channels, positional=True, channels=True),
+               SourceArg("out_features", "out", out_channels, positional=True),
+               SourceArg("bias", "bias", default=True)),
+               channels=lambda channels, args, shape: args["out_features"], attribute="pwlinear"),
+           from_modules=(FromTorch(("cnnspec.bridge.modules.PositionLinear",),
+                                   lambda m, ctx: [layer_text("PWLINEAR", m.out_features,
+                                                              bias=False if m.bias is None else None)]),)),
     OpSpec("fc", "fully connected; flattens a spatial input first", _fc,
            (Param("out", "int", "output features", REQUIRED, aliases=("out_features",), minimum=1),
             BIAS,
@@ -88,10 +114,12 @@ ENTRIES = (
                SourceArg("out_features", "out", out_channels, positional=True),
                SourceArg("bias", "bias", default=True)),
                flattening_cls="FlattenLinear", channels=lambda channels, args, shape: args["out_features"]),
-           from_modules=(FromTorch(("torch.nn.Linear",), _linear_from_module, check_input=_linear_check_input),
+           from_modules=(FromTorch(("torch.nn.Linear",), _linear_from_module, check_input=_linear_check_input,
+                                   layouts=(CHANNELS_LAST,)),
                          FromTorch(("cnnspec.bridge.modules.FlattenLinear",),
                                    lambda m, ctx: _linear_from_module(m, ctx, flattens=True),
                                    check_input=lambda m, shape: _linear_check_input(m, shape, flattens=True))),
-           from_functions=(FromTorch(("torch.nn.functional.linear",), _linear_from_call, reads_parameters=True),),
+           from_functions=(FromTorch(("torch.nn.functional.linear",), _linear_from_call, reads_parameters=True,
+                                     layouts=(CHANNELS_LAST,)),),
            derive=_fc_working, slips=_fc_slips, flattens=True),
 )

@@ -1,11 +1,12 @@
-"""Normalisation: batch normalisation (BN) and local response normalisation (LRN)."""
+"""Normalisation: batch normalisation (BN), layer normalisation over the channels (LN), a learned per-channel
+scale (LAYERSCALE) and local response normalisation (LRN)."""
 
 from __future__ import annotations
 
 from types import SimpleNamespace
 
 from ..lang.words import shape_text
-from .entry import (FromTorch, LayerContext, LayerResult, OpSpec, Slip, SourceArg, TorchSource, Unimportable, Working,
+from .entry import (CHANNELS_LAST, FromTorch, OwnModule, LayerContext, LayerResult, OpSpec, Slip, SourceArg, TorchSource, Unimportable, Working,
                     in_channels, layer_text, nn_class, ranked, unless)
 from .params import REQUIRED, Param
 
@@ -13,6 +14,43 @@ from .params import REQUIRED, Param
 def _batchnorm(ctx: LayerContext) -> LayerResult:
     c = ctx.channels
     return LayerResult(ctx.shape, params=2 * c, buffers=2 * c + 1, int64_buffers=1)  # mean, var, step count
+
+
+def _layernorm(ctx: LayerContext) -> LayerResult:
+    return LayerResult(ctx.shape, params=2 * ctx.channels)  # a scale and a shift per channel
+
+
+def _layerscale(ctx: LayerContext) -> LayerResult:
+    return LayerResult(ctx.shape, params=ctx.channels)
+
+
+def _per_channel(shape) -> tuple[int, ...]:
+    """A per-channel tensor's shape that broadcasts over the spatial axes: (C, 1, 1) for C×H×W."""
+    return (shape[0], *(1 for _ in shape[1:]))
+
+
+def _layernorm_text(normalized_shape, affine: bool, eps, ctx) -> list[str]:
+    channels = ctx.inp[-1] if ctx.layout == CHANNELS_LAST or len(ctx.inp) == 1 else None
+    if tuple(normalized_shape) != (channels,):
+        raise Unimportable(f"it normalises over the last {len(tuple(normalized_shape))} axes "
+                           f"({shape_text(tuple(normalized_shape))}) of a {shape_text(ctx.inp)} input; cnnspec's LN "
+                           f"normalises the channels of each position (a vector, or channels last after a permute)")
+    if not affine:
+        raise Unimportable("it has no weight or no bias, but cnnspec's LN always learns both")
+    return [layer_text("LN", eps=unless(eps, 1e-5))]
+
+
+def _layernorm_from_module(m, ctx):
+    return _layernorm_text(m.normalized_shape, m.elementwise_affine and m.bias is not None, m.eps, ctx)
+
+
+def _layernorm_from_call(ctx):
+    a = ctx.bind(("input", "normalized_shape", "weight", "bias", "eps"), {"weight": None, "bias": None, "eps": 1e-5})
+    return _layernorm_text(a["normalized_shape"], a["weight"] is not None and a["bias"] is not None, a["eps"], ctx)
+
+
+def _channel_layernorm_from_module(m, ctx):
+    return [layer_text("LN", eps=unless(m.eps, 1e-5))]
 
 
 def _lrn(ctx: LayerContext) -> LayerResult:
@@ -77,6 +115,27 @@ ENTRIES = (
            from_functions=(FromTorch(("torch.nn.functional.batch_norm",), _batchnorm_from_call,
                                      reads_parameters=True),),
            import_default=True, derive=_batchnorm_working, slips=_batchnorm_slips),
+    OpSpec("ln", "layer normalisation over the channels of each position (ConvNeXt's LayerNorm2d): 2·C parameters",
+           _layernorm, (Param("eps", "float", "added to the variance", 1e-5, minimum=0),),
+           aliases={"layernorm": {}}, example="LN(eps=1e-6)",
+           module=lambda args, shape, out: OwnModule("ChannelLayerNorm", (shape[0], args["eps"])),
+           source=TorchSource("ChannelLayerNorm", (
+               SourceArg("channels", value=in_channels, positional=True, channels=True),
+               SourceArg("eps", "eps", default=1e-5)), attribute="norm"),
+           from_modules=(FromTorch(("torch.nn.LayerNorm",), _layernorm_from_module, layouts=(CHANNELS_LAST,)),
+                         FromTorch(("cnnspec.bridge.modules.ChannelLayerNorm",), _channel_layernorm_from_module)),
+           from_functions=(FromTorch(("torch.nn.functional.layer_norm",), _layernorm_from_call,
+                                     reads_parameters=True, layouts=(CHANNELS_LAST,)),),
+           import_default=True),
+    OpSpec("layerscale", "a learned factor per channel (ConvNeXt's layer scale): C parameters", _layerscale,
+           (Param("init", "float", "the factors' first value", 1e-6),),
+           positional=("init",), example="LAYERSCALE(1e-6)",
+           module=lambda args, shape, out: OwnModule("LayerScale", (_per_channel(shape), args["init"])),
+           source=TorchSource("LayerScale", (
+               SourceArg("shape", value=lambda args, shape, out: _per_channel(shape), positional=True),
+               SourceArg("init", "init", default=1e-6)), attribute="layer_scale"),
+           from_modules=(FromTorch(("cnnspec.bridge.modules.LayerScale",), lambda m, ctx: ["LAYERSCALE"]),),
+           elementwise=True),
     OpSpec("lrn", "local response normalisation", _lrn,
            (Param("size", "int", "neighbouring channels", REQUIRED, minimum=1),
             Param("alpha", "float", "scale", 1e-4), Param("beta", "float", "exponent", 0.75),

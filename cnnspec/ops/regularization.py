@@ -27,7 +27,8 @@ ENTRIES = (
            from_modules=(FromTorch(("torch.nn.Dropout", *ranked("torch.nn.Dropout"), "torch.nn.AlphaDropout"),
                                    _dropout_from_module),),
            from_functions=(FromTorch(("torch.nn.functional.dropout", *ranked("torch.nn.functional.dropout"),
-                                      "torch.nn.functional.alpha_dropout"), _dropout_from_call),)),
+                                      "torch.nn.functional.alpha_dropout"), _dropout_from_call),),
+           elementwise=True),
     OpSpec("stochasticdepth", "stochastic depth: drops the whole residual branch in training, identity at inference",
            same_shape, (Param("p", "float", "drop probability", 0.0, minimum=0, maximum=1),
                         Param("mode", "word", "what is dropped", "row", choices=("row", "batch"))),
@@ -38,5 +39,5 @@ ENTRIES = (
                               attribute="stochastic_depth"),
            from_modules=(FromTorch(("cnnspec.bridge.modules.StochasticDepth",), _stochastic_depth_from_module),
                          FromTorch(("torchvision.ops.StochasticDepth",), _stochastic_depth_from_module,
-                                   by_name=True))),
+                                   by_name=True)), elementwise=True),
 )

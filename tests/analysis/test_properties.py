@@ -87,6 +87,39 @@ class Padded(nn.Module):
         return F.pad(x, self.sides, self.mode, self.value if self.mode == "constant" else None)
 
 
+class ChannelsLast(nn.Module):
+    """F.layer_norm or F.linear of the channels, moved to the last axis and back, as ConvNeXt's blocks do (a
+    vector as it is); one leaf, its parameters its own."""
+
+    def __init__(self, kind: str, channels: int, out: int = 0, bias: bool = True, eps: float = 1e-5):
+        super().__init__()
+        self.kind, self.eps = kind, eps
+        if kind == "layer_norm":
+            self.weight, self.bias = nn.Parameter(torch.ones(channels)), nn.Parameter(torch.zeros(channels))
+        else:
+            self.weight = nn.Parameter(torch.empty(out, channels))
+            self.bias = nn.Parameter(torch.empty(out)) if bias else None
+
+    def forward(self, x):
+        moved = x if x.dim() == 2 else x.movedim(1, -1)
+        if self.kind == "layer_norm":
+            y = F.layer_norm(moved, (moved.shape[-1],), self.weight, self.bias, self.eps)
+        else:
+            y = F.linear(moved, self.weight, self.bias)
+        return y if x.dim() == 2 else y.movedim(-1, 1)
+
+
+class Scale(nn.Module):
+    """LAYERSCALE: one learned factor per channel."""
+
+    def __init__(self, shape: Shape):
+        super().__init__()
+        self.gamma = nn.Parameter(torch.ones(shape[0], *(1 for _ in shape[1:])))
+
+    def forward(self, x):
+        return x * self.gamma
+
+
 CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
 MAXPOOL = {1: nn.MaxPool1d, 2: nn.MaxPool2d, 3: nn.MaxPool3d}
 AVGPOOL = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}
@@ -459,6 +492,22 @@ def draw_simple(draw, shape: Shape, kind: str) -> LayerChoice:
     raise AssertionError(kind)
 
 
+def draw_channel_layers(draw, shape: Shape, kind: str) -> LayerChoice:
+    """LN, PWLINEAR and LAYERSCALE: per-position layers of the channels (ConvNeXt's), on any rank."""
+    if kind == "ln":
+        eps = draw(st.sampled_from([1e-5, 1e-6, 0.001]))
+        text = call_text(draw, case(draw, draw(st.sampled_from(["ln", "layernorm"]))),
+                         [(["eps"], eps, eps != 1e-5 or maybe(draw))])
+        return LayerChoice("ln", text, lambda x: x, lambda x: ChannelsLast("layer_norm", x[0], eps=eps))
+    if kind == "layerscale":
+        return LayerChoice("layerscale", call_text(draw, case(draw, kind), []), lambda x: x, Scale)
+    out, bias = draw(st.integers(1, 16)), draw(st.booleans())
+    args = [(["out", "out_features"], out, True), (["bias"], bias, not bias or maybe(draw))]
+    return LayerChoice("pwlinear", call_text(draw, case(draw, draw(st.sampled_from(["pwlinear", "pointwise"]))),
+                                             args, 0),
+                       lambda x: (out, *x[1:]), lambda x: ChannelsLast("linear", x[0], out, bias))
+
+
 def draw_lrn(draw, shape: Shape) -> LayerChoice:
     size = draw(st.integers(1, 5))
     alpha = draw(st.sampled_from([1e-4, 0.001, 1.0]))
@@ -596,7 +645,7 @@ def draw_pad(draw, shape: Shape) -> Optional[LayerChoice]:
 SPATIAL_KINDS = ["conv", "conv", "conv", "maxpool", "maxpool", "avgpool", "avgpool", "adaptiveavgpool",
                  "adaptivemaxpool", "lrn", "resize", "resize", "pad"]
 ANY_RANK_KINDS = ["relu", "relu", "sigmoid", "tanh", "leakyrelu", "gelu", "softmax", "identity", "bn", "bn",
-                  "dropout", "flatten", "fc"]
+                  "dropout", "flatten", "fc", "ln", "pwlinear", "layerscale"]
 
 
 def draw_layer(draw, shape: Shape) -> Optional[LayerChoice]:
@@ -617,6 +666,8 @@ def draw_layer(draw, shape: Shape) -> Optional[LayerChoice]:
         return draw_resize(draw, shape)
     if kind == "pad":
         return draw_pad(draw, shape)
+    if kind in ("ln", "pwlinear", "layerscale"):
+        return draw_channel_layers(draw, shape, kind)
     return draw_simple(draw, shape, kind)
 
 

@@ -346,6 +346,52 @@ class Paddings(nn.Module):
         return F.pad(F.pad(x, (1, 1, 0, 0), mode="replicate"), (2, 2), value=0.5)
 
 
+class LayerNorm2d(nn.LayerNorm):
+    """torchvision's ConvNeXt LayerNorm2d: the channels moved last, normalised, moved back."""
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+        return x.permute(0, 3, 1, 2)
+
+
+class ConvNeXtBlock(nn.Module):
+    """torchvision's CNBlock, written out: depthwise conv, then LayerNorm and two Linears with the channels last,
+    a layer scale, and the residual sum."""
+
+    def __init__(self, dim=8):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, dim, 4, stride=4), LayerNorm2d(dim, eps=1e-6))
+        self.dwconv = nn.Conv2d(dim, dim, 7, padding=3, groups=dim)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.pwconv1, self.act, self.pwconv2 = nn.Linear(dim, 4 * dim), nn.GELU(), nn.Linear(4 * dim, dim)
+        self.layer_scale = nn.Parameter(torch.full((dim, 1, 1), 1e-6))
+
+    def forward(self, x):
+        x = self.stem(x)
+        y = self.dwconv(x).permute(0, 2, 3, 1)
+        y = self.pwconv2(self.act(self.pwconv1(self.norm(y)))).permute(0, 3, 1, 2)
+        return x + self.layer_scale * y
+
+
+def channel_shuffle(x, groups: int):
+    """torchvision's ShuffleNetV2 channel shuffle."""
+    batchsize, num_channels, height, width = x.size()
+    x = x.view(batchsize, groups, num_channels // groups, height, width)
+    x = torch.transpose(x, 1, 2).contiguous()
+    return x.view(batchsize, num_channels, height, width)
+
+
+class ShuffleV2(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.branch = nn.Sequential(nn.Conv2d(4, 4, 1), nn.ReLU())
+
+    def forward(self, x):
+        x1, x2 = x.chunk(2, dim=1)
+        return channel_shuffle(torch.cat((x1, self.branch(x2)), dim=1), 2)
+
+
 class ZooIdioms(nn.Module):
     """What timm's models do in their forwards: functional calls on a module's own parameters, Identity
     placeholders, Python control flow on sizes, and a forward argument with a default."""
@@ -368,7 +414,7 @@ class ZooIdioms(nn.Module):
 IDIOMS = [
     (TinyResNet, (3, 32, 32)), (Inception, (8, 10, 10)), (ShuffleUnit, (4, 6, 6)), (SqueezeExcitation, (8, 5, 5)),
     (ThreeWaySum, (8, 5, 5)), (Squeezed, (1, 8, 8)), (Everything1d, (2, 40)), (ZooIdioms, (3, 16, 16)),
-    (ZooIdioms, (3, 6, 6)), (Paddings, (3, 9, 8)),
+    (ZooIdioms, (3, 6, 6)), (Paddings, (3, 9, 8)), (ConvNeXtBlock, (3, 16, 16)), (ShuffleV2, (8, 4, 4)),
 ]
 
 
@@ -411,6 +457,13 @@ def test_forward_idioms_text():
     assert body(Paddings(), (3, 9, 8)) == (
         "INPUT(3, 9, 8) -> PAD(same, k=3, s=2) -> CONV(4, k=3, s=2) -> PAD((2, 1), mode=reflect)\n"
         "-> PAD(before=0, after=1) -> PAD((0, 1), mode=replicate) -> PAD((0, 2), value=0.5)\n")
+    assert body(ConvNeXtBlock(), (3, 16, 16)) == (
+        "default LN(eps=1e-06)\n"
+        "INPUT(3, 16, 16) -> CONV(8, k=4, s=4) -> LN\n"
+        "-> ADD { [] | CONV(8, k=7, p=3, g=8) -> LN -> PWLINEAR(32) -> GELU -> PWLINEAR(8) -> LAYERSCALE }\n")
+    assert body(ShuffleV2(), (8, 4, 4)) == (
+        "INPUT(8, 4, 4) -> CONCAT { SPLIT(2, i=0) | SPLIT(2, i=1) -> CONV(4, k=1) -> RELU }\n"
+        "-> CHANNELSHUFFLE(2)\n")
     assert body(ZooIdioms(), (3, 6, 6)) == (
         "INPUT(3, 6, 6) -> CONV(8, k=3, s=2, p=1, bias=false) -> BN(eps=0.001) -> RELU -> GAP -> FLATTEN\n"
         "-> FC(5)\n")
@@ -607,6 +660,21 @@ class PadsMinusInfinity(nn.Module):
         return F.max_pool2d(F.pad(x, (0, 1, 0, 1), value=-math.inf), 3, 2)
 
 
+class PermutedOut(nn.Module):
+    def forward(self, x):
+        return x.permute(0, 2, 3, 1)
+
+
+class PoolsChannelsLast(nn.Module):
+    def forward(self, x):
+        return F.max_pool2d(x.permute(0, 2, 3, 1), 2).permute(0, 3, 1, 2)
+
+
+class Transposed(nn.Module):
+    def forward(self, x):
+        return x.transpose(2, 3)
+
+
 class Branchy(nn.Module):
     def forward(self, x):
         if x.sum() > 0:
@@ -643,6 +711,17 @@ def test_graphs_and_modules_that_cnnspec_cannot_write():
         "cnnspec: error: cannot import function torch.nn.functional.pad, called in the forward of PadsMinusInfinity "
         "as node `pad`: it pads with -inf, which cnnspec's PAD cannot write (a max pool pads with -inf itself: write "
         "its padding there)")
+    assert _error(from_torch, PermutedOut(), (2, 4, 4)) == (
+        "cnnspec: error: the forward of PermutedOut returns a tensor with its channels last (after a permute); "
+        "cnnspec's networks end with their channels first")
+    assert _error(from_torch, PoolsChannelsLast(), (2, 4, 4)) == (
+        "cnnspec: error: cannot import function torch.nn.functional.max_pool2d, called in the forward of "
+        "PoolsChannelsLast as node `max_pool2d`: it reads a tensor with its channels last (after a permute), which "
+        "cnnspec reads only in element-wise layers, layer norms and linear layers")
+    assert _error(from_torch, Transposed(), (2, 4, 4)) == (
+        "cnnspec: error: cannot import function Tensor.transpose, called in the forward of Transposed as node "
+        "`transpose`: it moves the axes of 2×2×4×4 to the order (0, 1, 3, 2); cnnspec reads only a move of the "
+        "channels last and back (ConvNeXt), and a channel shuffle's swap")
     message = _error(from_torch, Branchy(), (1, 8, 8))
     assert message.startswith("cnnspec: error: torch.fx cannot trace the forward of Branchy: TraceError: "
                               "symbolically traced variables cannot be used as inputs to control flow (")

@@ -13,6 +13,7 @@ from ... import ops
 from ...lang.words import shape_text
 from ...ops import Unimportable
 from .kinds import call_key, kinds
+from .layouts import layout_text, moved
 from .trace import Trace, is_tensor, map_nodes, node_args
 
 _FLATTEN = ops.get("flatten")
@@ -27,14 +28,15 @@ class FlowNode:
     merge: str | None = None  # ADD / CONCAT / MUL: a join of its inputs
     chunk: int | None = None  # torch.chunk: the number of pieces (its getitems are the SPLITs)
     binary: bool = False  # a sum or product written with + or * (or torch.add, torch.mul): of two values
+    layout: object = None  # how its axes are ordered, when a forward has moved them (see layouts)
 
 
 class ImportContext:
     """What a layer writer of the registry (ops.FromTorch) sees: the node, its concrete arguments, input and
     output shapes (no batch)."""
 
-    def __init__(self, trace: Trace, node, notes: list[str]):
-        self.trace, self.node, self.notes = trace, node, notes
+    def __init__(self, trace: Trace, node, notes: list[str], layout=None):
+        self.trace, self.node, self.notes, self.layout = trace, node, notes, layout
         self.args = map_nodes(node.args, trace.value)
         self.kwargs = map_nodes(dict(node.kwargs), trace.value)
         value = trace.values[node]
@@ -92,24 +94,31 @@ def dataflow(trace: Trace) -> tuple[dict, object, list[str]]:
         raise trace.fail(f"the forward of {trace.label} must return one tensor, not "
                          f"{type(trace.values.get(result, result)).__name__}")
     nodes: dict = {}
+    params: dict = {}  # a parameter the forward reads, or a view of one (`self.gamma.view(1, -1, 1, 1)`): its get_attr
     notes: list[str] = []
     for node in trace.graph.nodes:
-        if node not in trace.live or node.op in ("output", "get_attr"):
+        if node not in trace.live or node.op == "output":
+            continue
+        if node.op == "get_attr":
+            params[node] = node
             continue
         if node.op == "placeholder":
             if node is trace.input_node:
                 nodes[node] = FlowNode()
             continue
         try:
-            found = _flow_node(trace, nodes, node, notes)
+            found = _flow_node(trace, nodes, params, node, notes)
         except Unimportable as reason:
             raise trace.unsupported(node, str(reason)) from None
         if found is not None:
             nodes[node] = found
+    if nodes[result].layout is not None:
+        raise trace.fail(f"the forward of {trace.label} returns a tensor {layout_text(nodes[result].layout)}; "
+                         f"cnnspec's networks end with their channels first")
     return _absorb(nodes), result, notes
 
 
-def _flow_node(trace: Trace, nodes: dict, node, notes: list[str]) -> FlowNode | None:
+def _flow_node(trace: Trace, nodes: dict, params: dict, node, notes: list[str]) -> FlowNode | None:
     """The flow node of one live node, given those before it; None for a size or another number."""
     is_chunk = node.op != "call_module" and call_key(node) in kinds().chunks
     inputs = tuple(a for a in node_args(node) if a in nodes)
@@ -124,12 +133,25 @@ def _flow_node(trace: Trace, nodes: dict, node, notes: list[str]) -> FlowNode | 
     if not (is_tensor(trace.value(node)) or is_chunk):
         return None  # read by the layers that use it
     if not inputs:
-        read = [a.target for a in node_args(node) if a.op == "get_attr"]
+        read = [params[a].target for a in node_args(node) if a in params]
+        if read and call_key(node) in _PARAMETER_VIEWS:
+            params[node] = params[node_args(node)[0]]
+            return None
         if read:
             raise trace.unsupported(node, f"it computes with the parameter `{read[0]}` in the forward (a weight "
                                           f"standardised or scaled as it is used), which no layer of cnnspec does")
         raise trace.unsupported(node, "it makes a tensor that does not come from the input")
-    ctx = ImportContext(trace, node, notes)
+    layouts = {nodes[a].layout for a in inputs}
+    if len(layouts) > 1:
+        raise Unimportable("it joins tensors whose axes are in different orders (one of them permuted)")
+    layout = layouts.pop()
+    ctx = ImportContext(trace, node, notes, layout)
+    found = moved(ctx, layout)
+    if found is not None:
+        _need_one_input(inputs)
+        return FlowNode(found[0], inputs, layout=found[1])
+    if is_chunk and layout is not None:
+        raise Unimportable(f"it splits a tensor {layout_text(layout)}, which cnnspec cannot follow")
     if is_chunk:
         bound = ctx.bind(("input", "chunks", "dim"), {"dim": 0})
         if bound["dim"] % len(ctx.full_in) != 1:
@@ -140,7 +162,19 @@ def _flow_node(trace: Trace, nodes: dict, node, notes: list[str]) -> FlowNode | 
     if kind is None:
         raise trace.unsupported(node)
     op, form = kind
-    _check_parameters(trace, node, form)
+    if op is not None and op.name == "mul" and node.op != "call_module":
+        scale = _layer_scale(trace, node, nodes, params, layout)
+        if scale is not None:
+            return scale
+    _check_parameters(trace, node, form, params)
+    if layout is not None and not (op is None or op.elementwise or layout in form.layouts):
+        raise Unimportable(f"it reads a tensor {layout_text(layout)}, which cnnspec reads only in element-wise "
+                           f"layers, layer norms and linear layers")
+    return replace(_written(trace, node, ctx, inputs, op, form), layout=layout)  # the layout it was read in
+
+
+def _written(trace: Trace, node, ctx, inputs, op, form) -> FlowNode:
+    """The flow node of a call of a layer kind (or a copy)."""
     if op is not None and op.name == "identity":
         return FlowNode((), inputs)  # a placeholder (timm's `nn.Identity()` where a block has no norm): no layer
     module = trace.module.get_submodule(node.target) if node.op == "call_module" else None
@@ -154,11 +188,32 @@ def _flow_node(trace: Trace, nodes: dict, node, notes: list[str]) -> FlowNode | 
     return FlowNode(tuple(form.write(ctx) if module is None else form.write(module, ctx)), inputs)
 
 
-def _check_parameters(trace: Trace, node, form) -> None:
+_PARAMETER_VIEWS = frozenset((".view", ".reshape", ".unsqueeze", ".squeeze", ".flatten", ".contiguous"))
+
+
+def _layer_scale(trace: Trace, node, nodes: dict, params: dict, layout) -> FlowNode | None:
+    """`x * self.gamma` (or `x.mul(self.gamma.view(1, -1, 1, 1))`), a parameter with one factor per channel of x
+    that broadcasts over the positions: LAYERSCALE. None for any other product."""
+    operands = [a for a in node.args[:2]]
+    if len(operands) != 2:
+        return None
+    tensors = [a for a in operands if a in nodes]
+    factors = [a for a in operands if a in params]
+    if len(tensors) != 1 or len(factors) != 1:
+        return None
+    x, factor = trace.value(tensors[0]).shape, trace.value(factors[0]).shape
+    channel = len(x) - 1 if layout == "channels_last" else 1
+    aligned = (1,) * (len(x) - len(factor)) + tuple(factor)
+    if len(aligned) != len(x) or any(n != (x[channel] if axis == channel else 1) for axis, n in enumerate(aligned)):
+        return None
+    return FlowNode(("LAYERSCALE",), (tensors[0],), layout=layout)
+
+
+def _check_parameters(trace: Trace, node, form, params: dict) -> None:
     """A parameter or buffer the forward reads (a get_attr node) is an argument only of a call on the module's
     own parameters (`F.batch_norm(x, self.running_mean, …)`), and there every tensor after the input is one."""
     arguments = node_args(node)
-    read = [a for a in arguments if a.op == "get_attr" and is_tensor(trace.value(a))]
+    read = [params[a] for a in arguments if a in params and is_tensor(trace.value(a))]
     if not form.reads_parameters:
         if read:
             raise trace.unsupported(read[0], "a parameter or buffer used directly in the forward is no layer "

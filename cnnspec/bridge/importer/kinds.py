@@ -15,6 +15,8 @@ from ...ops import FromTorch, OpSpec
 # Copies write no layer. A chunk's pieces, taken by index, are SPLITs; the chunk itself is none.
 _COPIES = FromTorch(("Tensor.contiguous", "Tensor.clone", "Tensor.detach"), lambda ctx: [])
 _CHUNKS = ("torch.chunk", "Tensor.chunk")
+# Moves of axes: what they mean is the layouts module's (a channels-last stretch, a channel shuffle).
+_MOVES = ("torch.permute", "Tensor.permute", "torch.transpose", "Tensor.transpose")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,7 @@ class Kinds:
     functions: dict  # {fx target, or `.name` for a Tensor method: kind}
     chunks: frozenset
     sizes: frozenset  # what computes sizes from shapes (`x.size(0)`, `n // 2`): read by the layers using them
+    moves: frozenset  # permutes and transposes
 
     def of_module(self, module) -> tuple[OpSpec, FromTorch] | None:
         """The kind a module imports as; None for one to trace through or to refuse. A subclass counts as its
@@ -55,7 +58,8 @@ class Kinds:
         if self.of_node(node, root) is not None:
             return True
         try:
-            return node.op != "call_module" and (call_key(node) in self.chunks or call_key(node) in self.sizes)
+            key = call_key(node)
+            return node.op != "call_module" and (key in self.chunks or key in self.sizes or key in self.moves)
         except TypeError:
             return False
 
@@ -80,7 +84,8 @@ def kinds() -> Kinds:
     functions.update(dict.fromkeys(_function_keys(_COPIES.names), (None, _COPIES)))
     sizes = {getattr, ".size", ".dim", operator.getitem, operator.floordiv, operator.sub, operator.truediv,
              operator.neg, len}
-    return Kinds(classes, tuple(by_name), functions, frozenset(_function_keys(_CHUNKS)), frozenset(sizes))
+    return Kinds(classes, tuple(by_name), functions, frozenset(_function_keys(_CHUNKS)), frozenset(sizes),
+                 frozenset(_function_keys(_MOVES)))
 
 
 def _torch_object(dotted: str):
