@@ -56,7 +56,7 @@ def test_json_contract_lenet(capsys):
     assert data["totals"] == {
         "params": 61706, "buffers": 0, "macs": macs, "flops": 2 * macs, "activations": outputs,
         "param_bytes": 61706 * 4, "buffer_bytes": 0, "input_bytes": 28 * 28 * 4, "activation_bytes": outputs * 4,
-        "total_bytes": 61706 * 4 + 28 * 28 * 4 + outputs * 4,
+        "total_bytes": 61706 * 4 + 28 * 28 * 4 + outputs * 4, "unused_params": 0,
     }
     assert data["warnings"] == []
 

@@ -8,8 +8,8 @@ from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from .. import ops
-from ..lang.errors import CnnspecError, Diagnostic, Span
-from ..lang.ir import Block, Group, Layer, Merge, Network, Repeat
+from ..lang.errors import CnnspecError, Diagnostic, Span, suggest
+from ..lang.ir import Block, Group, Layer, Merge, Network, Ref, Repeat
 from .report import LayerReport, Report, ScopeReport, Totals
 from .resolve import first_line, resolve
 from ..lang.syntax import Program
@@ -75,6 +75,7 @@ class _State:
     extent: tuple[int, ...]  # the spatial size of the map the elements index (kept through FLATTEN)
     last: int  # index of the layer that produced it; 0 is INPUT
     end: Span | None  # where that layer is written, for messages about branches
+    named: bool = False  # taken by `@name`: the layer reading it says which one it reads
 
 
 class _Namer:
@@ -87,6 +88,20 @@ class _Namer:
         self.prefix = prefix
         self.count = 0
         self.labels: dict[str, Span] = {}
+        self.outputs: dict[str, _State] = {}  # what each label named gave, for `@label` later in the scope
+
+    def output(self, ref: Ref) -> _State:
+        """The output `@label` goes on from: an item labelled so earlier in this scope."""
+        found = self.outputs.get(ref.label)
+        if found is not None:
+            return found
+        known = [k for k in self.outputs if k != "input"]
+        if known:
+            why = "the labels before it here are " + ", ".join(f"`{k}`" for k in known) + suggest(ref.label, known)
+        else:
+            why = "no item before it in this scope has a label (label one, `stem: CONV(…)`; `@input` is the scope's input)"
+        raise CnnspecError(f"`{ref.text}` names no earlier output of this scope (a block's body, a labelled group or "
+                           f"repeat, or the network): {why}", ref.span)
 
     def name(self, node) -> str:
         position = self.count
@@ -128,6 +143,7 @@ class _Analysis:
         self.warnings: list[Diagnostic] = []
         self.seen_warnings: set[tuple[str, str, int]] = set()
         self.int64_buffers = 0
+        self.sources: list[tuple[int, ...]] = []  # for each layer, the layers whose outputs it reads (0: INPUT)
 
     def run(self, batch: int, dtype: str) -> Report:
         op = ops.get("input")
@@ -138,47 +154,77 @@ class _Analysis:
         rank = len(shape) - 1
         state = _State(shape, (1,) * rank, (1,) * rank, shape[1:], 0, self.net.input.span)
         state = self.walk(self.net.body, state, (), _Namer())
+        self.mark_unused(state.last)
         size = DTYPE_BYTES[dtype]
         layers = self.layers
         params = sum(l.params for l in layers)
         buffers = sum(l.buffers for l in layers)
-        activations = sum(l.activations for l in layers)
+        run = [l for l in layers if not l.unused]
+        activations = sum(l.activations for l in run)
         totals = Totals(
-            params=params, buffers=buffers, macs=sum(l.macs for l in layers), activations=activations,
+            params=params, buffers=buffers, macs=sum(l.macs for l in run), activations=activations,
             param_bytes=params * size,
             buffer_bytes=(buffers - self.int64_buffers) * size + self.int64_buffers * 8,
             input_bytes=batch * math.prod(shape) * size,
             activation_bytes=batch * activations * size,
+            unused_params=sum(l.params for l in layers if l.unused),
         )
         return Report(self.net.source.path, self.net.input.text, shape, state.shape, tuple(layers), totals,
                       tuple(self.warnings), batch, dtype, tuple(self.scopes))
 
+    def mark_unused(self, last: int) -> None:
+        """Mark the layers the output does not depend on (an auxiliary head left behind by `@name`), and take
+        their MACs and outputs out of their scopes' sums."""
+        used, pending = set(), [last]
+        while pending:
+            index = pending.pop()
+            if index and index not in used:
+                used.add(index)
+                pending.extend(self.sources[index - 1])
+        if len(used) == len(self.layers):
+            return
+        self.layers = [l if l.index in used else replace(l, unused=True) for l in self.layers]
+        for i, scope in enumerate(self.scopes):
+            inside = [l for l in self.layers[scope.first - 1:scope.last] if not l.unused]
+            self.scopes[i] = replace(scope, macs=sum(l.macs for l in inside),
+                                     activations=sum(l.activations for l in inside))
+
     # ------------------------------------------------------------------ structure
 
     def walk(self, nodes, state: _State, scopes: tuple[int, ...], namer: _Namer) -> _State:
+        namer.outputs.setdefault("input", state)  # `@input`: what the scope takes (its first walk's)
         for node in nodes:
-            if isinstance(node, Layer):
-                state = self.layer(node, state, scopes, namer.name(node))
-            elif isinstance(node, Repeat):
-                inner_namer = _Namer(namer.name(node) + ".") if node.label else namer
-                scope = self.open("repeat", node, scopes, inner_namer.prefix.rstrip(".") if node.label else "")
-                for _ in range(node.count):
-                    state = self.walk(node.body, state, (*scopes, scope.id), inner_namer)
-                self.close(scope)
-            elif isinstance(node, (Block, Group)):
-                path = namer.name(node)
-                scope = self.open("block" if isinstance(node, Block) else "group", node, scopes, path)
-                try:
-                    state = self.walk(node.body, state, (*scopes, scope.id), _Namer(path + "."))
-                except CnnspecError as error:
-                    if isinstance(node, Block):  # the body's line alone does not say which call failed
-                        error.diagnostics.append(Diagnostic("note", f"in the call {node.text}", first_line(node.span)))
-                    raise
-                self.close(scope)
-            elif isinstance(node, Merge):
-                state = self.merge(node, state, scopes, namer)
-            else:
-                raise AssertionError(f"unknown IR node {node!r}")
+            if isinstance(node, Ref):
+                state = replace(namer.output(node), named=True)
+                continue
+            state = self.node(node, state, scopes, namer)
+            if node.label:
+                namer.outputs[node.label] = state
+        return state
+
+    def node(self, node, state: _State, scopes: tuple[int, ...], namer: _Namer) -> _State:
+        if isinstance(node, Layer):
+            state = self.layer(node, state, scopes, namer.name(node))
+        elif isinstance(node, Repeat):
+            inner_namer = _Namer(namer.name(node) + ".") if node.label else namer
+            scope = self.open("repeat", node, scopes, inner_namer.prefix.rstrip(".") if node.label else "")
+            for _ in range(node.count):
+                state = self.walk(node.body, state, (*scopes, scope.id), inner_namer)
+            self.close(scope)
+        elif isinstance(node, (Block, Group)):
+            path = namer.name(node)
+            scope = self.open("block" if isinstance(node, Block) else "group", node, scopes, path)
+            try:
+                state = self.walk(node.body, state, (*scopes, scope.id), _Namer(path + "."))
+            except CnnspecError as error:
+                if isinstance(node, Block):  # the body's line alone does not say which call failed
+                    error.diagnostics.append(Diagnostic("note", f"in the call {node.text}", first_line(node.span)))
+                raise
+            self.close(scope)
+        elif isinstance(node, Merge):
+            state = self.merge(node, state, scopes, namer)
+        else:
+            raise AssertionError(f"unknown IR node {node!r}")
         return state
 
     def open(self, kind: str, node, scopes: tuple[int, ...], path: str) -> _OpenScope:
@@ -246,12 +292,13 @@ class _Analysis:
         if self.steps is not None:
             self.steps.append(Step(node, ctx, result, state.receptive, state.jump, state.last))
         index = len(self.layers) + 1
+        self.sources.append(inputs or (state.last,))
         self.layers.append(LayerReport(
             index=index, op=op.name, text=node.text, line=node.span.line, column=node.span.column,
             resolved=node.text if op.merge else op.call_text((k, a.value) for k, a in node.args),
             input_shape=state.shape, output_shape=result.shape, params=result.params, buffers=result.buffers,
             macs=result.macs, activations=math.prod(result.shape), receptive_field=receptive, jump=jump,
-            path=path, inputs=inputs, scopes=scopes,
+            path=path, inputs=inputs or ((state.last,) if state.named else ()), scopes=scopes,
         ))
         if result.extent is not None:
             extent = result.extent

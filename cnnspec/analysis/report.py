@@ -54,8 +54,13 @@ class LayerReport:
     jump: tuple[int | Fraction, ...]
     resolved: str = ""  # the layer with its values: what `text` says once variables and defaults are filled in
     path: str = ""  # its name in the network, e.g. `layer2.1.conv1` (labels, else positions)
-    inputs: tuple[int, ...] = ()  # for a merge: the layers its branches end with (0 is INPUT)
+    # For a merge, the layers its branches end with (0 is INPUT); for a layer right after `@name`, the one it
+    # reads.
+    inputs: tuple[int, ...] = ()
     scopes: tuple[int, ...] = ()  # the ids of the scopes it is in, outermost first
+    # Off the path to the output (an auxiliary head, a branch whose output nothing reads): its parameters are
+    # the network's, but inference never runs it, so its MACs and output are in no total.
+    unused: bool = False
 
     @property
     def flops(self) -> int:
@@ -74,6 +79,8 @@ class LayerReport:
             data["inputs"] = list(self.inputs)
         if self.scopes:
             data["scope"] = self.scopes[-1]
+        if self.unused:
+            data["unused"] = True
         return data
 
 
@@ -87,6 +94,7 @@ class Totals:
     buffer_bytes: int
     input_bytes: int
     activation_bytes: int
+    unused_params: int = 0  # of `params`, those of layers off the path to the output
 
     @property
     def flops(self) -> int:
@@ -102,7 +110,7 @@ class Totals:
             "params": self.params, "buffers": self.buffers, "macs": self.macs, "flops": self.flops,
             "activations": self.activations, "param_bytes": self.param_bytes, "buffer_bytes": self.buffer_bytes,
             "input_bytes": self.input_bytes, "activation_bytes": self.activation_bytes,
-            "total_bytes": self.total_bytes,
+            "total_bytes": self.total_bytes, "unused_params": self.unused_params,
         }
 
 

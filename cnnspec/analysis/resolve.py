@@ -18,7 +18,7 @@ from types import MappingProxyType
 
 from .. import ops
 from ..lang.errors import CnnspecError, Diagnostic, Source, Span, suggest
-from ..lang.ir import Arg, Block, BlockCall, Group, Layer, Merge, Network, Repeat, expand
+from ..lang.ir import Arg, Block, BlockCall, Group, Layer, Merge, Network, Ref, Repeat, expand
 from ..lang.syntax import NESTING_LIMIT, SPEC_LIMIT, Program, span_of
 from ..lang.values import MISSING, Value, Word
 from ..lang.words import join_words, shown
@@ -388,6 +388,12 @@ class _Resolver:
             return (node,) if node is not None else ()
         if kind == "repeat":
             return self.nested(span, self.repeat, unit, label, scope)
+        if kind == "ref":
+            if label is not None:
+                self.error(f"`{_squash(span.text)}` goes on from the output labelled `{unit.children[0]}`, so it is "
+                           f"no layer a label can name; label the item it names", span)
+                return ()
+            return (Ref(str(unit.children[0]), _squash(span.text), span),)
         raise AssertionError(f"unknown item {kind}")
 
     def nested(self, span: Span, resolve_part, *args):
@@ -407,6 +413,10 @@ class _Resolver:
         body_node, _star, count_node = unit.children
         span = span_of(unit, scope.source)
         count = self.eval(count_node, scope)
+        if body_node.data == "ref":
+            self.error(f"`{_squash(span_of(body_node, scope.source).text)}` goes on from an earlier output; it is no "
+                       f"layer and cannot be repeated", span)
+            return ()
         body = self.unit(body_node, None, scope)
         count_span = span_of(count_node, scope.source)
         if count is MISSING:

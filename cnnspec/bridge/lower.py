@@ -14,7 +14,7 @@ from functools import lru_cache
 from .. import ops
 from ..analysis.analyze import DTYPE_BYTES
 from ..lang.errors import CnnspecError
-from ..lang.ir import Block, Group, Layer, Merge, Network, Repeat
+from ..lang.ir import Block, Group, Layer, Merge, Network, Ref, Repeat
 from ..lang.syntax import Program
 
 TORCH_MISSING = "this needs PyTorch: install cnnspec[torch] (pip install 'cnnspec[torch]')"
@@ -97,39 +97,51 @@ class _Builder:
         from .modules import Scope
 
         root = Scope()
-        self.walk(net.body, root, 0)
+        root.finish(self.walk(net.body, root, 0, {}))
         return root
 
-    def walk(self, nodes, scope, value: int) -> int:
-        """Add the nodes' modules to `scope` after its step `value`; the step that ends them."""
+    def walk(self, nodes, scope, value: int, named: dict) -> int:
+        """Add the nodes' modules to `scope` after its step `value`; the step that ends them. `named`: the step
+        of each label of the scope so far, for `@label`."""
+        named.setdefault("input", value)  # `@input`: what the scope takes
+        for node in nodes:
+            if isinstance(node, Ref):
+                value = named[node.label]  # the analysis has checked it is there
+                continue
+            value = self.node(node, scope, value, named)
+            if node.label:
+                named[node.label] = value
+        return value
+
+    def node(self, node, scope, value: int, named: dict) -> int:
         from .modules import Scope
 
-        for node in nodes:
-            if isinstance(node, Layer):
-                report = next(self.layers)
-                value = scope.add_step(_name(report.path, node), self.module(node, report), (value,))
-            elif isinstance(node, Repeat):
-                scope_report = next(self.scopes)
-                if node.label:  # a named repeat is a module holding its passes, numbered as one sequence
-                    inner = Scope()
-                    end = 0
-                    for _ in range(node.count):
-                        end = self.walk(node.body, inner, end)
-                    value = scope.add_step(_name(scope_report.path, node), inner, (value,))
-                else:
-                    for _ in range(node.count):
-                        value = self.walk(node.body, scope, value)
-            elif isinstance(node, (Block, Group)):
-                scope_report = next(self.scopes)
+        if isinstance(node, Layer):
+            report = next(self.layers)
+            value = scope.add_step(_name(report.path, node), self.module(node, report), (value,))
+        elif isinstance(node, Repeat):
+            scope_report = next(self.scopes)
+            if node.label:  # a named repeat is a module holding its passes, numbered as one sequence
                 inner = Scope()
-                self.walk(node.body, inner, 0)
+                end, inner_named = 0, {}
+                for _ in range(node.count):
+                    end = self.walk(node.body, inner, end, inner_named)
+                inner.finish(end)
                 value = scope.add_step(_name(scope_report.path, node), inner, (value,))
-            elif isinstance(node, Merge):
-                ends = tuple(self.walk(branch, scope, value) for branch in node.branches)
-                report = next(self.layers)
-                value = scope.add_step(_name(report.path, node), self.module(node, report), ends)
             else:
-                raise AssertionError(f"unknown IR node {node!r}")
+                for _ in range(node.count):
+                    value = self.walk(node.body, scope, value, named)
+        elif isinstance(node, (Block, Group)):
+            scope_report = next(self.scopes)
+            inner = Scope()
+            inner.finish(self.walk(node.body, inner, 0, {}))
+            value = scope.add_step(_name(scope_report.path, node), inner, (value,))
+        elif isinstance(node, Merge):
+            ends = tuple(self.walk(branch, scope, value, named) for branch in node.branches)
+            report = next(self.layers)
+            value = scope.add_step(_name(report.path, node), self.module(node, report), ends)
+        else:
+            raise AssertionError(f"unknown IR node {node!r}")
         return value
 
     @staticmethod

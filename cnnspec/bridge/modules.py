@@ -18,17 +18,31 @@ class Scope(nn.Module):
     def __init__(self):
         super().__init__()
         self.plan: list[tuple[str, tuple[int, ...]]] = []
+        self.output = None  # the step the scope returns (None: its last), and the steps that leads to
+        self.needed: set[int] | None = None
 
     def add_step(self, name: str, module: nn.Module, inputs: tuple[int, ...]) -> int:
         self.add_module(name, module)
         self.plan.append((name, inputs))
         return len(self.plan)
 
+    def finish(self, output: int) -> None:
+        """Return step `output`, and run only the steps it depends on (an auxiliary head left behind by
+        `@name` is built, as its parameters are the network's, but not run)."""
+        needed, pending = set(), [output]
+        while pending:
+            step = pending.pop()
+            if step and step not in needed:
+                needed.add(step)
+                pending.extend(self.plan[step - 1][1])
+        self.output, self.needed = output, needed
+
     def forward(self, x):
         values = [x]
-        for name, inputs in self.plan:
-            values.append(self._modules[name](*(values[i] for i in inputs)))
-        return values[-1]
+        for step, (name, inputs) in enumerate(self.plan, 1):
+            run = self.needed is None or step in self.needed
+            values.append(self._modules[name](*(values[i] for i in inputs)) if run else None)
+        return values[-1] if self.output is None else values[self.output]
 
     def extra_repr(self) -> str:
         joins = [f"{name} <- {', '.join(str(i) for i in inputs)}" for name, inputs in self.plan if len(inputs) > 1]

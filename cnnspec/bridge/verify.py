@@ -107,8 +107,10 @@ def _run(net: Network, report, torch, device: str, batch: int, seed: int) -> Ver
         layer_module = module.get_submodule(layer.path)
         measured = (shapes.get(layer.path), _numel(layer_module.parameters()), _numel(layer_module.buffers()),
                     flops.get(f"{root}.{layer.path}", 0) // (2 * batch))
-        checks.append(LayerCheck(layer.index, layer.path, layer.text,
-                                 (layer.output_shape, layer.params, layer.buffers, layer.macs), measured))
+        # A layer off the path to the output is built but must not run: no output, no MACs.
+        expected = (None if layer.unused else layer.output_shape, layer.params, layer.buffers,
+                    0 if layer.unused else layer.macs)
+        checks.append(LayerCheck(layer.index, layer.path, layer.text, expected, measured))
     checks = tuple(checks)
     finite = None if device == "meta" else bool(torch.isfinite(output).all())
     return Verification(report.path, device, batch, checks, tuple(output.shape[1:]), report.output_shape, finite)

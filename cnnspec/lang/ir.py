@@ -113,7 +113,17 @@ class Merge:
         return None
 
 
-Node = Union[Layer, Repeat, Group, Block, Merge]
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """`@name`: the chain goes on from the output of the item labelled `name` earlier in the same scope (a
+    block's body, a labelled group or repeat, or the network), not from the item before it."""
+
+    label: str
+    text: str = field(default="", compare=False)
+    span: Span | None = field(default=None, compare=False)
+
+
+Node = Union[Layer, Repeat, Group, Block, Merge, Ref]
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,5 +148,5 @@ def expand(nodes):
             for branch in node.branches:
                 yield from expand(branch)
             yield node
-        else:
+        elif not isinstance(node, Ref):
             yield node

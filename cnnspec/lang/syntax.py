@@ -63,7 +63,7 @@ _TOKEN_WORDS = {
     "COMMA": "`,`", "EQUAL": "`=`", "NAME": "a name", "INT": "a number", "FLOAT": "a number",
     "STRING": "a quoted file name", "LET": "`let`", "DEFAULT": "`default`", "BLOCK": "`block`",
     "IMPORT": "`import`", "IF": "`if`", "ELSE": "`else`", "AND": "`and`", "OR": "`or`", "NOT": "`not`",
-    "$END": "end of input",
+    "AT": "`@`", "$END": "end of input",
 }
 # Terminal groups that read as one thing to a user.
 _VALUE_START = {"INT", "FLOAT", "NAME", "STRING", "LPAR", "MINUS", "PLUS"}
@@ -83,8 +83,8 @@ def _describe_expected(expected: set[str]) -> str:
         words.append("an operator")
     if _STATEMENTS <= expected and "NAME" in expected:
         expected -= _STATEMENTS
-    if {"NAME", "LSQB"} <= expected:  # where a chain item may start
-        expected -= {"NAME", "LSQB"}
+    if {"NAME", "LSQB"} <= expected:  # where a chain item may start (or `@name`, which only a few write)
+        expected -= {"NAME", "LSQB", "AT"}
         words.append("a layer or `[`")
     if "INT" in expected and "FLOAT" in expected:
         expected.discard("FLOAT")

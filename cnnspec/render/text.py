@@ -44,8 +44,9 @@ def summary_lines(report: Report) -> list[str]:
     return [
         f"input {shape_text(report.input_shape)} → output {shape_text(report.output_shape)}, "
         f"{plural(len(report.layers), 'layer')}",
-        f"params {count(t.params)}   buffers {count(t.buffers)}   MACs {count(t.macs)}   "
-        f"FLOPs {count(t.flops)} (2 × MACs)",
+        f"params {count(t.params)}" + (f" ({count(t.unused_params)} of them unused: off the path to the output)"
+                                       if t.unused_params else "") +
+        f"   buffers {count(t.buffers)}   MACs {count(t.macs)}   FLOPs {count(t.flops)} (2 × MACs)",
         f"memory estimate, batch {report.batch}, {report.dtype}: params {size_text(t.param_bytes)} + buffers "
         f"{size_text(t.buffer_bytes)} + input {size_text(t.input_bytes)} + outputs of every layer "
         f"{size_text(t.activation_bytes)} = {size_text(t.total_bytes)}",
@@ -65,6 +66,8 @@ def _layer_text(report: Report, layer: LayerReport) -> str:
     """As written; inside a block, where the text is the same for every call, with its values instead."""
     in_block = any(report.scopes[i - 1].kind == "block" for i in layer.scopes)
     text = _cut(layer.resolved if in_block else layer.text, LAYER_TEXT_WIDTH)
+    if layer.unused:
+        text += "  (unused)"
     if not layer.inputs:
         return text
     inputs = [str(i) if i else "input" for i in layer.inputs]
@@ -201,7 +204,7 @@ def verification_text(result) -> str:
     """The runtime check as a table: each cell the measured value with ✓, or ✗ and what analysis said."""
     def cell(expected, measured, as_text) -> str:
         if expected == measured:
-            return f"{as_text(measured)} ✓"
+            return "not run (unused) ✓" if measured is None else f"{as_text(measured)} ✓"
         return f"✗ {as_text(measured) if measured is not None else 'not run'} (analysis: {as_text(expected)})"
 
     formats = (shape_text, count, count, count)

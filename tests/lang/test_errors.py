@@ -726,6 +726,42 @@ SPEC_ERRORS = {
         '    INPUT(3, 8, 8) -> PAD(before=(1, 2, 3))\n'
         '                          ^~~~~~~~~~~~~~~~\n',
     ),
+    'ref_undefined': (
+        'INPUT(3, 8, 8) -> CONV(4, k=1) -> @stem',
+        "spec.cnn:1:35: error: `@stem` names no earlier output of this scope (a block's body, a labelled group or repeat, or the network): no item before it in this scope has a label (label one, `stem: CONV(…)`; `@input` is the scope's input)\n"
+        '    INPUT(3, 8, 8) -> CONV(4, k=1) -> @stem\n'
+        '                                      ^~~~~\n',
+    ),
+    'ref_misspelt': (
+        'INPUT(3, 8, 8) -> stem: CONV(4, k=1) -> RELU -> CONCAT { @sten | [] }',
+        "spec.cnn:1:58: error: `@sten` names no earlier output of this scope (a block's body, a labelled group or repeat, or the network): the labels before it here are `stem`; did you mean `stem`?\n"
+        '    INPUT(3, 8, 8) -> stem: CONV(4, k=1) -> RELU -> CONCAT { @sten | [] }\n'
+        '                                                             ^~~~~\n',
+    ),
+    'ref_labelled': (
+        'INPUT(3, 8, 8) -> stem: CONV(4, k=1) -> out: @stem',
+        'spec.cnn:1:46: error: `@stem` goes on from the output labelled `stem`, so it is no layer a label can name; label the item it names\n'
+        '    INPUT(3, 8, 8) -> stem: CONV(4, k=1) -> out: @stem\n'
+        '                                                 ^~~~~\n',
+    ),
+    'ref_repeated': (
+        'INPUT(3, 8, 8) -> stem: CONV(4, k=1) -> @stem * 2',
+        'spec.cnn:1:41: error: `@stem` goes on from an earlier output; it is no layer and cannot be repeated\n'
+        '    INPUT(3, 8, 8) -> stem: CONV(4, k=1) -> @stem * 2\n'
+        '                                            ^~~~~~~~~\n',
+    ),
+    'ref_into_a_group': (
+        'INPUT(3, 8, 8) -> g: [a: CONV(4, k=1) -> RELU] -> @a',
+        "spec.cnn:1:51: error: `@a` names no earlier output of this scope (a block's body, a labelled group or repeat, or the network): the labels before it here are `g`\n"
+        '    INPUT(3, 8, 8) -> g: [a: CONV(4, k=1) -> RELU] -> @a\n'
+        '                                                      ^~\n',
+    ),
+    'ref_later': (
+        'INPUT(3, 8, 8) -> CONCAT { @b | [] } -> b: CONV(4, k=1)',
+        "spec.cnn:1:28: error: `@b` names no earlier output of this scope (a block's body, a labelled group or repeat, or the network): no item before it in this scope has a label (label one, `stem: CONV(…)`; `@input` is the scope's input)\n"
+        '    INPUT(3, 8, 8) -> CONCAT { @b | [] } -> b: CONV(4, k=1)\n'
+        '                               ^~\n',
+    ),
 }
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ...lang.ir import Block, BlockCall, Group, Layer, Merge, Network, Repeat
+from ...lang.errors import CnnspecError
+from ...lang.ir import Block, BlockCall, Group, Layer, Merge, Network, Ref, Repeat
 from .names import attribute_safe
 
 if TYPE_CHECKING:
@@ -127,6 +128,10 @@ class ModelBuilder:
                 report = next(self.layers)
                 items.append(LayerItem(_last(report.path), node, report, branches))
                 shape = report.output_shape
+            elif isinstance(node, Ref):
+                raise CnnspecError(f"`{node.text}`: generated source does not write named outputs yet (a graph "
+                                   f"whose values are used again later); `cnnspec.lower` builds the module, and "
+                                   f"`cnnspec verify` checks it", node.span)
             else:
                 raise AssertionError(f"unknown IR node {node!r}")
         return items, shape
