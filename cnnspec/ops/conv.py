@@ -141,6 +141,7 @@ def _conv_from_call(ctx):
     padding): the layer a Conv module of those parameters would be."""
     bound = ctx.bind(("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
                      {"bias": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1})
+    ctx.learned("weight", "bias")
     weight, rank = bound["weight"], len(ctx.inp) - 1
     as_tuple = (lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,) * rank)
     padding = bound["padding"] if isinstance(bound["padding"], str) else as_tuple(bound["padding"])

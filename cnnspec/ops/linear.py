@@ -77,6 +77,7 @@ def _linear_from_module(m, ctx, flattens=False):
 def _linear_from_call(ctx):
     """`F.linear(x, self.weight, self.bias)` (a Linear subclass with its own forward, as timm's)."""
     bound = ctx.bind(("input", "weight", "bias"), {"bias": None})
+    ctx.learned("weight", "bias")
     return _linear_from_module(SimpleNamespace(out_features=bound["weight"].shape[0], bias=bound["bias"]), ctx)
 
 

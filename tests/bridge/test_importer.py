@@ -297,6 +297,34 @@ class Everything1d(nn.Module):
         return self.net(x)
 
 
+class Cross(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(8, 8, 1)
+        self.b = nn.Conv2d(8, 8, 1)
+
+    def forward(self, x):
+        a = self.a(x)
+        return torch.cat([a + self.b(x), a], 1)
+
+
+class DenseNetLike(nn.Module):
+    """torchvision's DenseNet: each layer reads the concatenation of every earlier output of its block."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Conv2d(3, 4, 3, padding=1)
+        self.layers = nn.ModuleList(nn.Sequential(nn.BatchNorm2d(4 + 2 * i), nn.ReLU(), nn.Conv2d(4 + 2 * i, 2, 3,
+                                                                                               padding=1))
+                                    for i in range(3))
+
+    def forward(self, x):
+        features = [self.stem(x)]
+        for layer in self.layers:
+            features.append(layer(torch.cat(features, 1)))
+        return torch.cat(features, 1)
+
+
 class NormAct(nn.BatchNorm2d):
     """timm's BatchNormAct2d, cut down: batch norm called on its own parameters, then placeholders and an act."""
 
@@ -415,6 +443,7 @@ IDIOMS = [
     (TinyResNet, (3, 32, 32)), (Inception, (8, 10, 10)), (ShuffleUnit, (4, 6, 6)), (SqueezeExcitation, (8, 5, 5)),
     (ThreeWaySum, (8, 5, 5)), (Squeezed, (1, 8, 8)), (Everything1d, (2, 40)), (ZooIdioms, (3, 16, 16)),
     (ZooIdioms, (3, 6, 6)), (Paddings, (3, 9, 8)), (ConvNeXtBlock, (3, 16, 16)), (ShuffleV2, (8, 4, 4)),
+    (Cross, (8, 4, 4)), (DenseNetLike, (3, 6, 6)),
 ]
 
 
@@ -461,6 +490,13 @@ def test_forward_idioms_text():
         "default LN(eps=1e-06)\n"
         "INPUT(3, 16, 16) -> CONV(8, k=4, s=4) -> LN\n"
         "-> ADD { [] | CONV(8, k=7, p=3, g=8) -> LN -> PWLINEAR(32) -> GELU -> PWLINEAR(8) -> LAYERSCALE }\n")
+    assert body(Cross(), (8, 4, 4)) == (
+        "INPUT(8, 4, 4) -> x1: CONV(8, k=1) -> @input -> CONV(8, k=1) -> ADD { @x1 | [] }\n"
+        "-> CONCAT { [] | @x1 }\n")
+    assert body(DenseNetLike(), (3, 6, 6)) == (
+        "INPUT(3, 6, 6) -> x1: CONV(4, k=3, p=1) -> CONCAT { [] } -> BN -> RELU -> x2: CONV(2, k=3, p=1)\n"
+        "-> CONCAT { @x1 | [] } -> BN -> RELU -> x3: CONV(2, k=3, p=1) -> CONCAT { @x1 | @x2 | [] } -> BN\n"
+        "-> RELU -> CONV(2, k=3, p=1) -> CONCAT { @x1 | @x2 | @x3 | [] }\n")
     assert body(ShuffleV2(), (8, 4, 4)) == (
         "INPUT(8, 4, 4) -> CONCAT { SPLIT(2, i=0) | SPLIT(2, i=1) -> CONV(4, k=1) -> RELU }\n"
         "-> CHANNELSHUFFLE(2)\n")
@@ -599,15 +635,15 @@ def test_bad_input_shape_text():
         "spatial sizes; no batch), not (1, 0)")
 
 
-class Cross(nn.Module):
+class Blurred(nn.Module):
+    """timm's BlurPool: a depthwise convolution with a fixed filter kept as a buffer."""
+
     def __init__(self):
         super().__init__()
-        self.a = nn.Conv2d(8, 8, 1)
-        self.b = nn.Conv2d(8, 8, 1)
+        self.register_buffer("filt", torch.ones(2, 1, 3, 3) / 9)
 
     def forward(self, x):
-        a = self.a(x)
-        return torch.cat([a + self.b(x), a], 1)
+        return F.conv2d(x, self.filt, stride=2, groups=2)
 
 
 class Scaled(nn.Module):
@@ -683,10 +719,9 @@ class Branchy(nn.Module):
 
 
 def test_graphs_and_modules_that_cnnspec_cannot_write():
-    assert _error(from_torch, Cross(), (8, 4, 4)) == (
-        "cnnspec: error: the graph of Cross is not a chain of branches that join again: the output of node `a` is "
-        "used by nodes `add` and `cat` in different branches, which cnnspec cannot write (its branches share no "
-        "layers)")
+    assert _error(from_torch, Blurred(), (2, 8, 8)) == (
+        "cnnspec: error: cannot import function torch.conv2d, called in the forward of Blurred as node `conv2d`: "
+        "its weight is the buffer `filt`, a fixed filter, not a learned parameter; cnnspec's layers learn theirs")
     assert _error(from_torch, Scaled(), (1, 8, 8)) == (
         "cnnspec: error: cannot import attribute `gamma`, read in the forward of Scaled as node `gamma`: a "
         "parameter or buffer used directly in the forward is no layer cnnspec knows")

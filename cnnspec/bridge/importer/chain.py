@@ -1,5 +1,6 @@
 """The flow of tensors as a cnnspec chain: layers one after the other, and where a value is read by several
-nodes, branches that end where they join (`ADD { … | … }`)."""
+nodes, branches that end where they join (`ADD { … | … }`); a graph that is no such nest of branches (DenseNet,
+DLA, HRNet) as a list of layers whose reused outputs are labelled and read again by `@label`."""
 
 from __future__ import annotations
 
@@ -19,9 +20,35 @@ class Merge:
     branches: tuple[tuple, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class Labelled:
+    """An item whose output is read again later: `x3: CONV(…)`, `x3: [BN -> RELU]`."""
+
+    label: str
+    items: tuple
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    label: str  # `@x3`
+
+
+class _NotNested(Exception):
+    """The graph is no nest of branches; the error says where, for a graph that cannot be written otherwise."""
+
+    def __init__(self, error):
+        super().__init__(str(error))
+        self.error = error
+
+
 def chain(trace: Trace, nodes: dict, start, stop) -> tuple:
-    """The items from the value `start` to the node `stop`, both given by fx node."""
-    return _Chain(trace, nodes, stop).walk(start, stop)
+    """The items from the value `start` to the node `stop`, both given by fx node: nested branches where the
+    graph is a nest of them, else the graph with named outputs."""
+    walker = _Chain(trace, nodes, stop)
+    try:
+        return walker.walk(start, stop)
+    except _NotNested:
+        return walker.graph(start, stop)
 
 
 def post_dominators(nodes, users: dict, order: dict, stop) -> dict:
@@ -68,9 +95,68 @@ class _Chain:
             raise self.structure(start, stop)
         return found
 
+    def graph(self, start, stop) -> tuple:
+        """Every node from `start` to `stop` in the traced order, each reading the one before it unless it says
+        otherwise (`@x3 -> …`, `CONCAT { @x1 | @x2 }`); an output read other than right after it is labelled.
+        A node that writes no layer (a copy, a chunk) stands for the value it reads."""
+        order = sorted(upstream(stop, self.inputs, start), key=self.order.__getitem__)
+        same = {}  # a node that writes nothing → the node whose value it is
+
+        def value(node):
+            while node in same:
+                node = same[node]
+            return node
+
+        for node in order:
+            flow = self.nodes[node]
+            if not flow.items and flow.merge is None and len(set(flow.inputs)) == 1:
+                same[node] = flow.inputs[0]
+        written = [n for n in order if n not in same]
+        after = {}  # each written node → the one written before it (its input needs no reference)
+        for before, node in zip([start, *written], written):
+            after[node] = before
+        read_later = set()
+        for node in written:
+            flow = self.nodes[node]
+            sources = [value(s) for s in flow.inputs]
+            if flow.merge is not None:
+                read_later.update(s for s in sources if s is not after[node])
+            elif sources[0] is not after[node]:
+                read_later.add(sources[0])
+        if value(stop) is not (written[-1] if written else start):
+            read_later.add(value(stop))
+        labels: dict = {}
+        for node in [start, *written]:
+            if node in read_later:
+                labels[node] = "input" if node is start else f"x{len(labels) + (start not in read_later)}"
+
+        def reference(source, previous):
+            source = value(source)
+            return () if source is previous else (Ref(labels[source]),)
+
+        items: list = []
+        for node in written:
+            flow = self.nodes[node]
+            if flow.merge is not None:
+                body = (Merge(flow.merge, tuple(reference(s, after[node]) for s in flow.inputs)),)
+            else:
+                body = (*reference(flow.inputs[0], after[node]), *(Layer(t) for t in flow.items))
+            refs = tuple(item for item in body if isinstance(item, Ref))
+            layers = tuple(item for item in body if not isinstance(item, Ref))
+            if node in labels:
+                layers = (Labelled(labels[node], layers),)
+            items += [*refs, *layers]
+        if value(stop) is not (written[-1] if written else start):
+            items.append(Ref(labels[value(stop)]))
+        return tuple(items)
+
     def structure(self, start, stop, region=()):
-        """The error for a graph that is no chain of branches: it names a node whose output is used in two
-        branches (or in a branch and after it) when there is one to name."""
+        """The error for a graph that is no chain of branches (raised as _NotNested, which `chain` answers by
+        writing the graph with named outputs): it names a node whose output is used in two branches (or in a
+        branch and after it) when there is one to name."""
+        return _NotNested(self._structure(start, stop, region))
+
+    def _structure(self, start, stop, region=()):
         label = self.trace.label
         for node in sorted(region, key=self.order.__getitem__):
             readers = self.users.get(node, [])

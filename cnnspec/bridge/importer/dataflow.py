@@ -53,6 +53,18 @@ class ImportContext:
         bound.update(self.kwargs)
         return bound
 
+    def learned(self, *names) -> None:
+        """Refuse a call whose named tensor arguments (`weight`, `bias`) are not parameters: a buffer is a fixed
+        filter (timm's BlurPool convolves with one), not the learned weight of a layer."""
+        bound = self.bind(("input", *names))
+        positions = dict(zip(("input", *names), self.node.args))
+        for name in names:
+            node = positions.get(name, self.node.kwargs.get(name))
+            if bound.get(name) is not None and getattr(node, "op", None) == "get_attr" and \
+                    not self.trace.learned.get(node, True):
+                raise Unimportable(f"its {name} is the buffer `{node.target}`, a fixed filter, not a learned "
+                                   f"parameter; cnnspec's layers learn theirs")
+
     def caller(self):
         """The module whose forward made this call (None for the model's own forward)."""
         stack = list(self.node.meta.get("nn_module_stack", {}).values())

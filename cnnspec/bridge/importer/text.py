@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from ... import ops
 from ...lang.words import shape_text
-from .chain import Layer, Merge
+from .chain import Labelled, Layer, Merge, Ref
 
 WIDTH = 100  # the emitted text is wrapped to this many columns where it can be
 
@@ -30,6 +30,11 @@ def spec_text(label: str, shape: tuple[int, ...], notes: list[str], items: tuple
 def _inline(item) -> str:
     if isinstance(item, Layer):
         return item.text
+    if isinstance(item, Ref):
+        return f"@{item.label}"
+    if isinstance(item, Labelled):
+        single = len(item.items) == 1 and isinstance(item.items[0], (Layer, Merge))
+        return f"{item.label}: " + (_inline(item.items[0]) if single else f"[{_inline_chain(item.items)}]")
     if isinstance(item, Repeat):
         if len(item.body) == 1 and isinstance(item.body[0], Layer):
             return f"{item.body[0].text} * {item.count}"
@@ -84,15 +89,24 @@ def _layers(items):
     for item in items:
         if isinstance(item, Layer):
             yield item
-        else:
-            for branch in item.branches if isinstance(item, Merge) else (item.body,):
+        elif not isinstance(item, Ref):
+            for branch in (item.branches if isinstance(item, Merge) else
+                           (item.items,) if isinstance(item, Labelled) else (item.body,)):
                 yield from _layers(branch)
 
 
 def _retext(items, texts: dict) -> tuple:
     """The chain with every layer whose text is a key of `texts` written as its value."""
-    return tuple(Layer(texts.get(item.text, item.text)) if isinstance(item, Layer) else
-                 Merge(item.name, tuple(_retext(b, texts) for b in item.branches)) for item in items)
+    def one(item):
+        if isinstance(item, Layer):
+            return Layer(texts.get(item.text, item.text))
+        if isinstance(item, Labelled):
+            return Labelled(item.label, _retext(item.items, texts))
+        if isinstance(item, Merge):
+            return Merge(item.name, tuple(_retext(b, texts) for b in item.branches))
+        return item
+
+    return tuple(one(item) for item in items)
 
 
 def _shared_defaults(items) -> tuple[list[str], tuple]:
@@ -111,8 +125,13 @@ def _shared_defaults(items) -> tuple[list[str], tuple]:
 
 def _render_item(item, width: int) -> list[str]:
     text = _inline(item)
-    if len(text) <= width or isinstance(item, Layer):
+    if len(text) <= width or isinstance(item, (Layer, Ref)):
         return [text]
+    if isinstance(item, Labelled):
+        if len(item.items) == 1 and isinstance(item.items[0], Merge):
+            inner = _render_item(item.items[0], width - len(item.label) - 2)
+            return [f"{item.label}: {inner[0]}", *inner[1:]]
+        return [f"{item.label}: ["] + ["  " + line for line in _render_chain(item.items, width - 2)] + ["]"]
     if isinstance(item, Repeat):
         return ["["] + ["  " + line for line in _render_chain(item.body, width - 2)] + [f"] * {item.count}"]
     lines = [f"{item.name} {{"]

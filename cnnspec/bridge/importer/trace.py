@@ -74,6 +74,7 @@ class Trace:
             raise CnnspecError(f"from_torch needs a torch.nn.Module, not {type(module).__name__}", path=path)
         self.module, self.shape, self.label, self.path = module, shape, label, path
         self.values: dict = {}
+        self.learned: dict = {}  # for each parameter or buffer the forward reads (get_attr): is it a parameter
 
     def run(self) -> Trace:
         self.materialize_lazy()
@@ -239,6 +240,7 @@ class Trace:
         found = self.module
         for part in node.target.split("."):
             found = getattr(found, part)
+        self.learned[node] = isinstance(found, self.torch.nn.Parameter)
         if is_tensor(found) and not found.is_meta:
             found = self.torch.empty_like(found, device="meta")
         self.values[node] = found
