@@ -5,6 +5,7 @@ in a one-line CnnspecError that names the cause."""
 
 from __future__ import annotations
 
+import collections
 import math
 import subprocess
 import sys
@@ -325,6 +326,25 @@ class DenseNetLike(nn.Module):
         return torch.cat(features, 1)
 
 
+Outputs = collections.namedtuple("Outputs", ["logits", "aux"])
+
+
+class WithAux(nn.Module):
+    """GoogLeNet's shape: an auxiliary head run only in training, its output second in a named tuple."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
+        self.aux = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8, 10))
+        self.head = nn.Sequential(nn.Conv2d(8, 4, 1), nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(4, 10))
+
+    def forward(self, x):
+        x = self.stem(x)
+        aux = self.aux(x) if self.training else None
+        x = self.head(x)
+        return Outputs(x, aux) if self.training else x
+
+
 class NormAct(nn.BatchNorm2d):
     """timm's BatchNormAct2d, cut down: batch norm called on its own parameters, then placeholders and an act."""
 
@@ -443,7 +463,7 @@ IDIOMS = [
     (TinyResNet, (3, 32, 32)), (Inception, (8, 10, 10)), (ShuffleUnit, (4, 6, 6)), (SqueezeExcitation, (8, 5, 5)),
     (ThreeWaySum, (8, 5, 5)), (Squeezed, (1, 8, 8)), (Everything1d, (2, 40)), (ZooIdioms, (3, 16, 16)),
     (ZooIdioms, (3, 6, 6)), (Paddings, (3, 9, 8)), (ConvNeXtBlock, (3, 16, 16)), (ShuffleV2, (8, 4, 4)),
-    (Cross, (8, 4, 4)), (DenseNetLike, (3, 6, 6)),
+    (Cross, (8, 4, 4)), (DenseNetLike, (3, 6, 6)), (WithAux, (3, 8, 8)),
 ]
 
 
@@ -497,6 +517,12 @@ def test_forward_idioms_text():
         "INPUT(3, 6, 6) -> x1: CONV(4, k=3, p=1) -> CONCAT { [] } -> BN -> RELU -> x2: CONV(2, k=3, p=1)\n"
         "-> CONCAT { @x1 | [] } -> BN -> RELU -> x3: CONV(2, k=3, p=1) -> CONCAT { @x1 | @x2 | [] } -> BN\n"
         "-> RELU -> CONV(2, k=3, p=1) -> CONCAT { @x1 | @x2 | @x3 | [] }\n")
+    assert body(WithAux(), (3, 8, 8)) == (
+        "INPUT(3, 8, 8) -> CONV(8, k=3, p=1) -> x1: RELU -> GAP -> FLATTEN -> FC(10) -> @x1 -> CONV(4, k=1)\n"
+        "-> GAP -> FLATTEN -> FC(10)\n")
+    model = WithAux()
+    assert cnnspec.analyze(cnnspec.parse(from_torch(model, (3, 8, 8)))).totals.unused_params == 90
+    assert model.training  # the import leaves the model in the mode it found it
     assert body(ShuffleV2(), (8, 4, 4)) == (
         "INPUT(8, 4, 4) -> CONCAT { SPLIT(2, i=0) | SPLIT(2, i=1) -> CONV(4, k=1) -> RELU }\n"
         "-> CHANNELSHUFFLE(2)\n")
@@ -513,6 +539,24 @@ def test_every_argument_that_differs_from_the_default_and_notes_on_what_cnnspec_
         "-> AVGPOOL(3, s=2, p=1) -> DROPOUT(0.3) -> GELU -> ADAPTIVEMAXPOOL(5) -> FLATTEN",
         "-> FC(5, bias=false) -> SOFTMAX",
     ]
+
+
+class LeftOut(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv, self.tried = nn.Conv2d(1, 2, 3), nn.Linear(10, 10)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+def test_a_module_the_forward_never_calls_is_noted():
+    model = LeftOut()
+    assert from_torch(model, (1, 8, 8)).splitlines()[1:] == [
+        "# note: `tried` (Linear): its 110 parameters are never used in the forward, so they are not in this spec",
+        "INPUT(1, 8, 8) -> CONV(2, k=3)",
+    ]
+    assert model.training
 
 
 def test_importing_cnnspec_does_not_import_torch():

@@ -46,4 +46,21 @@ def import_file(spec: str, input_shape) -> str:
 def _import(module, shape, label: str, path: str | None) -> str:
     trace = Trace(module, shape, label, path).run()
     nodes, result, notes = dataflow(trace)
-    return spec_text(label, shape, notes, chain(trace, nodes, trace.input_node, result))
+    notes += _unread_notes(trace)
+    return spec_text(label, shape, notes, chain(trace, nodes, trace.input_node, result, trace.extra_outputs))
+
+
+def _unread_notes(trace) -> list[str]:
+    """A note for each module whose parameters the forward never reads (built, then left out): the spec cannot
+    say where such a module would go, so its parameters are not in it."""
+    owners: dict[str, int] = {}
+    parameters = dict(trace.module.named_parameters())
+    for name in trace.unread():
+        owner = name.rpartition(".")[0]
+        owners[owner] = owners.get(owner, 0) + parameters[name].numel()
+    notes = []
+    for owner, count in sorted(owners.items()):
+        cls = type(trace.module.get_submodule(owner)).__name__
+        notes.append(f"`{owner or trace.label}` ({cls}): its {count:,} parameters are never used in the forward, "
+                     f"so they are not in this spec")
+    return notes

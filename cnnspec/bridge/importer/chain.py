@@ -41,10 +41,13 @@ class _NotNested(Exception):
         self.error = error
 
 
-def chain(trace: Trace, nodes: dict, start, stop) -> tuple:
+def chain(trace: Trace, nodes: dict, start, stop, unused=()) -> tuple:
     """The items from the value `start` to the node `stop`, both given by fx node: nested branches where the
-    graph is a nest of them, else the graph with named outputs."""
-    walker = _Chain(trace, nodes, stop)
+    graph is a nest of them, else the graph with named outputs. `unused`: other outputs (auxiliary heads), whose
+    layers are written too, and left behind."""
+    walker = _Chain(trace, nodes, stop, unused)
+    if unused:
+        return walker.graph(start, stop, unused)
     try:
         return walker.walk(start, stop)
     except _NotNested:
@@ -75,9 +78,9 @@ def post_dominators(nodes, users: dict, order: dict, stop) -> dict:
 
 
 class _Chain:
-    def __init__(self, trace: Trace, nodes: dict, stop):
+    def __init__(self, trace: Trace, nodes: dict, stop, unused=()):
         self.trace, self.nodes, self.order = trace, nodes, trace.order
-        live = sorted(upstream(stop, self.inputs), key=self.order.__getitem__)
+        live = sorted(set().union(*(upstream(s, self.inputs) for s in (stop, *unused))), key=self.order.__getitem__)
         self.users: dict = {n: [] for n in live}
         for n in live:
             for source in nodes[n].inputs:
@@ -95,11 +98,12 @@ class _Chain:
             raise self.structure(start, stop)
         return found
 
-    def graph(self, start, stop) -> tuple:
+    def graph(self, start, stop, unused=()) -> tuple:
         """Every node from `start` to `stop` in the traced order, each reading the one before it unless it says
         otherwise (`@x3 -> …`, `CONCAT { @x1 | @x2 }`); an output read other than right after it is labelled.
         A node that writes no layer (a copy, a chunk) stands for the value it reads."""
-        order = sorted(upstream(stop, self.inputs, start), key=self.order.__getitem__)
+        order = sorted(set().union(*(upstream(s, self.inputs, start) for s in (stop, *unused))),
+                       key=self.order.__getitem__)
         same = {}  # a node that writes nothing → the node whose value it is
 
         def value(node):

@@ -101,7 +101,7 @@ class ImportContext:
 
 def dataflow(trace: Trace) -> tuple[dict, object, list[str]]:
     """The tensor nodes with their layers and inputs, by fx node; the node the model returns; the writers' notes."""
-    result = trace.output_node.args[0]
+    result = trace.result
     if not isinstance(result, trace.torch.fx.Node) or not is_tensor(trace.value(result)):
         raise trace.fail(f"the forward of {trace.label} must return one tensor, not "
                          f"{type(trace.values.get(result, result)).__name__}")

@@ -77,10 +77,50 @@ class Trace:
         self.learned: dict = {}  # for each parameter or buffer the forward reads (get_attr): is it a parameter
 
     def run(self) -> Trace:
+        """The inference graph: traced in eval mode (the mode the model is in is given back after), then again in
+        training mode if that leaves parameters unread (see trace_training)."""
         self.materialize_lazy()
-        self.trace()
+        self.extra_outputs = ()
+        training = self.module.training
+        self.module.eval()
+        try:
+            self.trace()
+            if self.unread():
+                self.trace_training()
+        finally:
+            self.module.train(training)
         self.check_support()
         return self
+
+    def unread(self) -> set[str]:
+        """The parameters of the model that the traced forward never reads (an auxiliary head that runs only in
+        training, a module built and not used)."""
+        read = set()
+        for node in self.graph.nodes:
+            if node.op == "call_module":
+                read.update(f"{node.target}.{name}" if node.target else name
+                            for name, _ in self.module.get_submodule(node.target).named_parameters())
+            elif node.op == "get_attr":
+                read.add(node.target)
+        return {name for name, _ in self.module.named_parameters()} - read
+
+    def trace_training(self) -> None:
+        """Trace the forward in training mode, where GoogLeNet and Inception v3 run their auxiliary heads too, when
+        that reads every parameter and the main output comes first: the heads' outputs are the extra ones, whose
+        layers are then written as unused (their parameters counted, their MACs not)."""
+        eval_graph = (self.graph, self.order, self.input_node, self.output_node, self.live, dict(self.values),
+                      self.result)
+        self.module.train()
+        try:
+            self.trace(outputs=True)
+        except CnnspecError:
+            self.graph = None
+        finally:
+            self.module.eval()
+        if self.graph is None or self.unread() or not self.extra_outputs:
+            (self.graph, self.order, self.input_node, self.output_node, self.live, self.values,
+             self.result) = eval_graph
+            self.extra_outputs = ()
 
     def fail(self, message: str) -> CnnspecError:
         return CnnspecError(message, path=self.path)
@@ -107,7 +147,7 @@ class Trace:
         finally:
             self.module.train(training)
 
-    def trace(self):
+    def trace(self, outputs: bool = False):
         """torch.fx's symbolic trace with every value found as it is traced, on the meta device: a size read in
         the forward (`x.shape[-2:]`, `x.size(1)`, `x.ndim`) is the number itself, so Python control flow on
         shapes (TF "SAME" padding, input-size checks) takes its branch for this input, and the graph holds
@@ -118,7 +158,7 @@ class Trace:
 
         torch = self.torch
         trace = self
-        values = self.values
+        self.values = values = {}  # a fresh trace (in training mode, after one in eval mode) finds them again
 
         class Shaped(fx.Proxy):
             """A traced value whose shape is known: its sizes are numbers, not graph nodes."""
@@ -219,6 +259,18 @@ class Trace:
                             f"cnnspec imports networks of one input")
         self.output_node = next(n for n in self.graph.nodes if n.op == "output")
         self.live = upstream(self.output_node, node_args)  # a computed but unused value is left out
+        returned = self.output_node.args[0]
+        parts = returned
+        if isinstance(returned, fx.Node) and returned.op == "call_function" and isinstance(returned.target, type) \
+                and issubclass(returned.target, tuple):  # a named tuple of outputs (GoogLeNet's, Inception's)
+            parts = (*returned.args, *returned.kwargs.values())
+        if outputs and isinstance(parts, (tuple, list)) and parts:  # (main, aux, …), in training
+            tensors = [n for n in parts if isinstance(n, fx.Node) and is_tensor(self.values.get(n))]
+            if tensors and tensors[0] is parts[0]:
+                self.result, self.extra_outputs = tensors[0], tuple(tensors[1:])
+                self.live = set().union(*(upstream(n, node_args) for n in tensors))
+                return
+        self.result = returned
 
     def arguments(self) -> tuple[list[str], dict]:
         """The forward's argument names, and those after the input that have defaults, with them
