@@ -29,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 COPIED = ("specs", "tests/fixtures", "examples")  # what the examples read, copied for each block
 SETUP_MARKER = "<!-- setup -->"
+ZOO_MARKER = "<!-- zoo -->"  # the zoo tier's commands, which .ci/run runs in a venv of their own
 TEXT_BLOCKS_AT_MOST = 6  # blocks that are not examples: keep them few
 ERROR_MARK = ": error: "
 FENCE = re.compile(r"^( *)```([^`\s]*)\s*$")
@@ -39,7 +40,8 @@ class Block:
     kind: str  # the fence's info string: console, python, text, ...
     line: int  # the README line of the block's first line of content
     text: str  # the content, its fence's indentation removed
-    setup: bool = False  # the block after SETUP_MARKER
+    setup: bool = False  # the block after SETUP_MARKER or ZOO_MARKER, which .ci/run runs
+    marker: str = ""
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,7 @@ def fenced_blocks(text: str) -> list[Block]:
             i += 1
         assert i < len(lines), f"README.md:{start}: a fenced block is never closed"
         body = [line[len(indent):] if line.startswith(indent) else line.lstrip() for line in lines[start:i]]
-        blocks.append(Block(kind, start + 1, "\n".join(body) + "\n", before == SETUP_MARKER))
+        blocks.append(Block(kind, start + 1, "\n".join(body) + "\n", before in (SETUP_MARKER, ZOO_MARKER), before))
         i += 1
     return blocks
 
@@ -208,7 +210,7 @@ def test_a_changed_python_output_fails(tmp_path):
 
 
 def test_the_setup_is_two_commands_that_ci_runs():
-    setup = [b for b in BLOCKS if b.setup]
+    setup = [b for b in BLOCKS if b.marker == SETUP_MARKER]
     assert len(setup) == 1, f"one block after {SETUP_MARKER}"
     lines = [line for line in setup[0].text.splitlines() if line.strip()]
     assert len(lines) == 2 and not any(line.lstrip().startswith(("#", "$")) for line in lines)
@@ -222,3 +224,13 @@ def test_the_setup_is_two_commands_that_ci_runs():
     assert 'bash -euo pipefail -c "$line"' in ci
     own = [line.strip() for line in ci.splitlines() if re.match(r"\s*(\S*python3? -m )?(pip|pytest)\b", line)]
     assert own == [], own
+
+
+def test_ci_runs_the_zoo_tier_as_the_readme_says():
+    zoo = [b for b in BLOCKS if b.marker == ZOO_MARKER]
+    assert len(zoo) == 1, f"one block after {ZOO_MARKER}"
+    lines = [line for line in zoo[0].text.splitlines() if line.strip()]
+    printed = subprocess.run(["bash", str(ROOT / ".ci" / "run"), "--zoo-lines"], capture_output=True, text=True,
+                             check=True, timeout=60).stdout
+    assert printed.splitlines() == lines and lines[-1] == "pytest zoo"
+    assert 'bash -euo pipefail -c "$zoo"' in (ROOT / ".ci" / "run").read_text()

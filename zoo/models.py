@@ -65,6 +65,7 @@ class Counts:
 
 def truth(model, shape) -> Counts:
     """What PyTorch says: every parameter and buffer once, FlopCounterMode's total / 2, the output's shape."""
+    model.eval()
     params = sum(p.numel() for p in model.parameters())
     buffers = sum(b.numel() for b in model.buffers())
     with torch.no_grad(), FlopCounterMode(display=False) as counter:
