@@ -116,25 +116,20 @@ class _Chain:
             if not flow.items and flow.merge is None and len(set(flow.inputs)) == 1:
                 same[node] = flow.inputs[0]
         written = [n for n in order if n not in same]
-        after = {}  # each written node → the one written before it (its input needs no reference)
-        for before, node in zip([start, *written], written):
-            after[node] = before
-        read_later = set()
+        after = dict(zip(written, [start, *written]))  # each written node → the one written before it
+        final = written[-1] if written else start
+        read_later = set()  # the values read other than right after they are written: they get labels
         for node in written:
             flow = self.nodes[node]
-            sources = [value(s) for s in flow.inputs]
-            if flow.merge is not None:
-                read_later.update(s for s in sources if s is not after[node])
-            elif sources[0] is not after[node]:
-                read_later.add(sources[0])
-        if value(stop) is not (written[-1] if written else start):
+            sources = [value(s) for s in flow.inputs] if flow.merge is not None else [value(flow.inputs[0])]
+            read_later.update(s for s in sources if s is not after[node])
+        if value(stop) is not final:
             read_later.add(value(stop))
-        labels: dict = {}
-        for node in [start, *written]:
-            if node in read_later:
-                labels[node] = "input" if node is start else f"x{len(labels) + (start not in read_later)}"
+        numbers = iter(range(1, len(written) + 1))
+        labels = {node: "input" if node is start else f"x{next(numbers)}"
+                  for node in [start, *written] if node in read_later}
 
-        def reference(source, previous):
+        def reference(source, previous) -> tuple:
             source = value(source)
             return () if source is previous else (Ref(labels[source]),)
 
@@ -142,15 +137,12 @@ class _Chain:
         for node in written:
             flow = self.nodes[node]
             if flow.merge is not None:
-                body = (Merge(flow.merge, tuple(reference(s, after[node]) for s in flow.inputs)),)
+                refs, layers = (), (Merge(flow.merge, tuple(reference(s, after[node]) for s in flow.inputs)),)
             else:
-                body = (*reference(flow.inputs[0], after[node]), *(Layer(t) for t in flow.items))
-            refs = tuple(item for item in body if isinstance(item, Ref))
-            layers = tuple(item for item in body if not isinstance(item, Ref))
-            if node in labels:
-                layers = (Labelled(labels[node], layers),)
-            items += [*refs, *layers]
-        if value(stop) is not (written[-1] if written else start):
+                refs, layers = reference(flow.inputs[0], after[node]), tuple(Layer(t) for t in flow.items)
+            items += refs
+            items += [Labelled(labels[node], layers)] if node in labels else layers
+        if value(stop) is not final:
             items.append(Ref(labels[value(stop)]))
         return tuple(items)
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from ... import ops
 from ...lang.words import shape_text
-from ...ops import Unimportable
+from ...ops import CHANNELS_LAST, Unimportable
 from .kinds import call_key, kinds
 from .layouts import layout_text, moved
 from .trace import Trace, is_tensor, map_nodes, node_args
@@ -214,7 +214,7 @@ def _layer_scale(trace: Trace, node, nodes: dict, params: dict, layout) -> FlowN
     if len(tensors) != 1 or len(factors) != 1:
         return None
     x, factor = trace.value(tensors[0]).shape, trace.value(factors[0]).shape
-    channel = len(x) - 1 if layout == "channels_last" else 1
+    channel = len(x) - 1 if layout == CHANNELS_LAST else 1
     aligned = (1,) * (len(x) - len(factor)) + tuple(factor)
     if len(aligned) != len(x) or any(n != (x[channel] if axis == channel else 1) for axis, n in enumerate(aligned)):
         return None
