@@ -1,5 +1,5 @@
-"""Normalisation: batch normalisation (BN), layer normalisation over the channels (LN), a learned per-channel
-scale (LAYERSCALE) and local response normalisation (LRN)."""
+"""Normalisation: batch normalisation (BN), layer normalisation over the channels (LN), group and instance
+normalisation (GN, IN), a learned per-channel scale (LAYERSCALE) and local response normalisation (LRN)."""
 
 from __future__ import annotations
 
@@ -18,6 +18,40 @@ def _batchnorm(ctx: LayerContext) -> LayerResult:
 
 def _layernorm(ctx: LayerContext) -> LayerResult:
     return LayerResult(ctx.shape, params=2 * ctx.channels)  # a scale and a shift per channel
+
+
+def _groupnorm(ctx: LayerContext) -> LayerResult:
+    groups = ctx.args["groups"]
+    if ctx.channels % groups:
+        ctx.fail(f"{ctx.text}: {groups} groups do not divide the {ctx.channels} channels", "groups")
+    return LayerResult(ctx.shape, params=2 * ctx.channels)
+
+
+def _instancenorm(ctx: LayerContext) -> LayerResult:
+    ctx.need_spatial()
+    if all(n == 1 for n in ctx.spatial):
+        ctx.fail(f"{ctx.text} normalises each channel over its positions, but the input {shape_text(ctx.shape)} "
+                 f"has one position only (PyTorch refuses it too)")
+    return LayerResult(ctx.shape, params=2 * ctx.channels if ctx.args["affine"] else 0)
+
+
+def _groupnorm_from_module(m, ctx):
+    if not m.affine:
+        raise Unimportable("it has affine=False, but cnnspec's GN always learns a weight and a bias")
+    return [layer_text("GN", m.num_groups, eps=unless(m.eps, 1e-5))]
+
+
+def _groupnorm_from_call(ctx):
+    a = ctx.bind(("input", "num_groups", "weight", "bias", "eps"), {"weight": None, "bias": None, "eps": 1e-5})
+    if a["weight"] is None or a["bias"] is None:
+        raise Unimportable("it has no weight or no bias, but cnnspec's GN always learns both")
+    return [layer_text("GN", a["num_groups"], eps=unless(a["eps"], 1e-5))]
+
+
+def _instancenorm_from_module(m, ctx):
+    if m.track_running_stats:
+        raise Unimportable("it has track_running_stats=True, but cnnspec's IN keeps no running statistics")
+    return [layer_text("IN", eps=unless(m.eps, 1e-5), affine=True if m.affine else None)]
 
 
 def _layerscale(ctx: LayerContext) -> LayerResult:
@@ -127,6 +161,30 @@ ENTRIES = (
            from_functions=(FromTorch(("torch.nn.functional.layer_norm",), _layernorm_from_call,
                                      reads_parameters=True, layouts=(CHANNELS_LAST,)),),
            import_default=True),
+    OpSpec("gn", "group normalisation: the channels in groups, each normalised over its channels and positions; "
+                 "2·C parameters", _groupnorm,
+           (Param("groups", "int", "groups of channels", REQUIRED, aliases=("g", "num_groups"), minimum=1),
+            Param("eps", "float", "added to the variance", 1e-5, minimum=0)),
+           positional=("groups",), aliases={"groupnorm": {}}, example="GN(32)",
+           module=lambda args, shape, out: nn_class("GroupNorm")(args["groups"], shape[0], args["eps"]),
+           source=TorchSource("nn.GroupNorm", (
+               SourceArg("num_groups", "groups", positional=True),
+               SourceArg("num_channels", value=in_channels, positional=True, channels=True),
+               SourceArg("eps", "eps", default=1e-5))),
+           from_modules=(FromTorch(("torch.nn.GroupNorm",), _groupnorm_from_module),),
+           from_functions=(FromTorch(("torch.nn.functional.group_norm",), _groupnorm_from_call,
+                                     reads_parameters=True),)),
+    OpSpec("in", "instance normalisation: each channel over its positions; 2·C parameters with `affine=true`",
+           _instancenorm,
+           (Param("eps", "float", "added to the variance", 1e-5, minimum=0),
+            Param("affine", "bool", "learn a weight and a bias", False)),
+           aliases={"instancenorm": {}}, example="IN",
+           module=lambda args, shape, out: nn_class("InstanceNorm", len(shape) - 1)(shape[0], args["eps"],
+                                                                                    affine=args["affine"]),
+           source=TorchSource("nn.InstanceNorm{rank}d", (
+               SourceArg("num_features", value=in_channels, positional=True, channels=True),
+               SourceArg("eps", "eps", default=1e-5), SourceArg("affine", "affine", default=False))),
+           from_modules=(FromTorch(ranked("torch.nn.InstanceNorm"), _instancenorm_from_module),)),
     OpSpec("layerscale", "a learned factor per channel (ConvNeXt's layer scale): C parameters", _layerscale,
            (Param("init", "float", "the factors' first value", 1e-6),),
            positional=("init",), example="LAYERSCALE(1e-6)",

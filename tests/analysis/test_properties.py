@@ -126,6 +126,7 @@ AVGPOOL = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}
 ADAPTIVE_AVG = {1: nn.AdaptiveAvgPool1d, 2: nn.AdaptiveAvgPool2d, 3: nn.AdaptiveAvgPool3d}
 ADAPTIVE_MAX = {1: nn.AdaptiveMaxPool1d, 2: nn.AdaptiveMaxPool2d, 3: nn.AdaptiveMaxPool3d}
 BATCHNORM = {0: nn.BatchNorm1d, 1: nn.BatchNorm1d, 2: nn.BatchNorm2d, 3: nn.BatchNorm3d}
+INSTANCENORM = {1: nn.InstanceNorm1d, 2: nn.InstanceNorm2d, 3: nn.InstanceNorm3d}
 
 
 # ============================================================================ shape rules (PyTorch's own)
@@ -492,8 +493,9 @@ def draw_simple(draw, shape: Shape, kind: str) -> LayerChoice:
     raise AssertionError(kind)
 
 
-def draw_channel_layers(draw, shape: Shape, kind: str) -> LayerChoice:
-    """LN, PWLINEAR and LAYERSCALE: per-position layers of the channels (ConvNeXt's), on any rank."""
+def draw_channel_layers(draw, shape: Shape, kind: str) -> Optional[LayerChoice]:
+    """LN, PWLINEAR and LAYERSCALE (ConvNeXt's per-position layers of the channels), GN and IN, on any rank they
+    take; None where torch would refuse the layer."""
     if kind == "ln":
         eps = draw(st.sampled_from([1e-5, 1e-6, 0.001]))
         text = call_text(draw, case(draw, draw(st.sampled_from(["ln", "layernorm"]))),
@@ -501,6 +503,23 @@ def draw_channel_layers(draw, shape: Shape, kind: str) -> LayerChoice:
         return LayerChoice("ln", text, lambda x: x, lambda x: ChannelsLast("layer_norm", x[0], eps=eps))
     if kind == "layerscale":
         return LayerChoice("layerscale", call_text(draw, case(draw, kind), []), lambda x: x, Scale)
+    if kind == "gn":
+        groups, eps = draw(st.sampled_from([1, 2, 3, 4])), draw(st.sampled_from([1e-5, 1e-6]))
+        text = call_text(draw, case(draw, draw(st.sampled_from(["gn", "groupnorm"]))),
+                         [(["groups", "g", "num_groups"], groups, True), (["eps"], eps, eps != 1e-5 or maybe(draw))],
+                         0)
+        if shape[0] % groups:
+            return None  # torch refuses it here (and so does cnnspec: its errors are tested whole)
+        return LayerChoice("gn", text, lambda x: x if x[0] % groups == 0 else None,
+                           lambda x: nn.GroupNorm(groups, x[0], eps))
+    if kind == "in":
+        affine = draw(st.booleans())
+        text = call_text(draw, case(draw, draw(st.sampled_from(["in", "instancenorm"]))),
+                         [(["affine"], affine, affine or maybe(draw))])
+        apply = (lambda x: x if rank_of(x) and math.prod(x[1:]) > 1 else None)
+        if apply(shape) is None:
+            return None
+        return LayerChoice("in", text, apply, lambda x: INSTANCENORM[rank_of(x)](x[0], affine=affine))
     out, bias = draw(st.integers(1, 16)), draw(st.booleans())
     args = [(["out", "out_features"], out, True), (["bias"], bias, not bias or maybe(draw))]
     return LayerChoice("pwlinear", call_text(draw, case(draw, draw(st.sampled_from(["pwlinear", "pointwise"]))),
@@ -645,7 +664,7 @@ def draw_pad(draw, shape: Shape) -> Optional[LayerChoice]:
 SPATIAL_KINDS = ["conv", "conv", "conv", "maxpool", "maxpool", "avgpool", "avgpool", "adaptiveavgpool",
                  "adaptivemaxpool", "lrn", "resize", "resize", "pad"]
 ANY_RANK_KINDS = ["relu", "relu", "sigmoid", "tanh", "leakyrelu", "gelu", "softmax", "identity", "bn", "bn",
-                  "dropout", "flatten", "fc", "ln", "pwlinear", "layerscale"]
+                  "dropout", "flatten", "fc", "ln", "pwlinear", "layerscale", "gn", "in"]
 
 
 def draw_layer(draw, shape: Shape) -> Optional[LayerChoice]:
@@ -666,7 +685,7 @@ def draw_layer(draw, shape: Shape) -> Optional[LayerChoice]:
         return draw_resize(draw, shape)
     if kind == "pad":
         return draw_pad(draw, shape)
-    if kind in ("ln", "pwlinear", "layerscale"):
+    if kind in ("ln", "pwlinear", "layerscale", "gn", "in"):
         return draw_channel_layers(draw, shape, kind)
     return draw_simple(draw, shape, kind)
 

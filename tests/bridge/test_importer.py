@@ -440,6 +440,27 @@ class ShuffleV2(nn.Module):
         return channel_shuffle(torch.cat((x1, self.branch(x2)), dim=1), 2)
 
 
+class GroupNormAct(nn.GroupNorm):
+    """timm's GroupNormAct: group norm on its own parameters, then the activation."""
+
+    def __init__(self, groups, channels):
+        super().__init__(groups, channels, eps=1e-6)
+        self.act = nn.SiLU()
+
+    def forward(self, x):
+        return self.act(F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps))
+
+
+class Norms(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.GroupNorm(4, 8), GroupNormAct(2, 8),
+                                 nn.InstanceNorm2d(8), nn.InstanceNorm2d(8, affine=True, eps=1e-3))
+
+    def forward(self, x):
+        return self.net(x)
+
+
 class ZooIdioms(nn.Module):
     """What timm's models do in their forwards: functional calls on a module's own parameters, Identity
     placeholders, Python control flow on sizes, and a forward argument with a default."""
@@ -463,7 +484,7 @@ IDIOMS = [
     (TinyResNet, (3, 32, 32)), (Inception, (8, 10, 10)), (ShuffleUnit, (4, 6, 6)), (SqueezeExcitation, (8, 5, 5)),
     (ThreeWaySum, (8, 5, 5)), (Squeezed, (1, 8, 8)), (Everything1d, (2, 40)), (ZooIdioms, (3, 16, 16)),
     (ZooIdioms, (3, 6, 6)), (Paddings, (3, 9, 8)), (ConvNeXtBlock, (3, 16, 16)), (ShuffleV2, (8, 4, 4)),
-    (Cross, (8, 4, 4)), (DenseNetLike, (3, 6, 6)), (WithAux, (3, 8, 8)),
+    (Cross, (8, 4, 4)), (DenseNetLike, (3, 6, 6)), (WithAux, (3, 8, 8)), (Norms, (3, 8, 8)),
 ]
 
 
@@ -523,6 +544,9 @@ def test_forward_idioms_text():
     model = WithAux()
     assert cnnspec.analyze(cnnspec.parse(from_torch(model, (3, 8, 8)))).totals.unused_params == 90
     assert model.training  # the import leaves the model in the mode it found it
+    assert body(Norms(), (3, 8, 8)) == (
+        "INPUT(3, 8, 8) -> CONV(8, k=3) -> GN(4) -> GN(2, eps=1e-06) -> SILU -> IN\n"
+        "-> IN(eps=0.001, affine=true)\n")
     assert body(ShuffleV2(), (8, 4, 4)) == (
         "INPUT(8, 4, 4) -> CONCAT { SPLIT(2, i=0) | SPLIT(2, i=1) -> CONV(4, k=1) -> RELU }\n"
         "-> CHANNELSHUFFLE(2)\n")

@@ -762,6 +762,24 @@ SPEC_ERRORS = {
         '    INPUT(3, 8, 8) -> CONCAT { @b | [] } -> b: CONV(4, k=1)\n'
         '                               ^~\n',
     ),
+    'gn_groups': (
+        'INPUT(6, 4, 4) -> GN(4)',
+        'spec.cnn:1:22: error: GN(4): 4 groups do not divide the 6 channels\n'
+        '    INPUT(6, 4, 4) -> GN(4)\n'
+        '                         ^\n',
+    ),
+    'in_vector': (
+        'INPUT(8) -> IN',
+        'spec.cnn:1:13: error: IN needs an input with spatial axes (C×L, C×H×W or C×D×H×W), but receives a vector of 8 features\n'
+        '    INPUT(8) -> IN\n'
+        '                ^~\n',
+    ),
+    'in_one_position': (
+        'INPUT(8, 1, 1) -> IN(affine=true)',
+        'spec.cnn:1:19: error: IN(affine=true) normalises each channel over its positions, but the input 8×1×1 has one position only (PyTorch refuses it too)\n'
+        '    INPUT(8, 1, 1) -> IN(affine=true)\n'
+        '                      ^~~~~~~~~~~~~~~\n',
+    ),
 }
 
 
