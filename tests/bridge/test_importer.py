@@ -583,6 +583,25 @@ def test_a_module_the_forward_never_calls_is_noted():
     assert model.training
 
 
+class Tied(nn.Module):
+    """A weight shared by two modules, only the second of which the forward calls."""
+
+    def __init__(self):
+        super().__init__()
+        self.first, self.second = nn.Conv2d(1, 2, 3), nn.Conv2d(1, 2, 3)
+        self.second.weight = self.first.weight
+
+    def forward(self, x):
+        return self.second(x)
+
+
+def test_a_parameter_shared_with_a_module_not_called_is_read():
+    assert from_torch(Tied(), (1, 8, 8)).splitlines()[1:] == [
+        "# note: `first` (Conv2d): its 2 parameters are never used in the forward, so they are not in this spec",
+        "INPUT(1, 8, 8) -> CONV(2, k=3)",
+    ]
+
+
 def test_importing_cnnspec_does_not_import_torch():
     code = "import sys, cnnspec, cnnspec.bridge.importer; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

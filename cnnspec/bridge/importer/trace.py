@@ -95,14 +95,14 @@ class Trace:
     def unread(self) -> set[str]:
         """The parameters of the model that the traced forward never reads (an auxiliary head that runs only in
         training, a module built and not used)."""
-        read = set()
+        read = set()  # by identity: a parameter shared by two modules (tied weights) is read through either
         for node in self.graph.nodes:
             if node.op == "call_module":
-                read.update(f"{node.target}.{name}" if node.target else name
-                            for name, _ in self.module.get_submodule(node.target).named_parameters())
+                read.update(id(p) for p in self.module.get_submodule(node.target).parameters())
             elif node.op == "get_attr":
-                read.add(node.target)
-        return {name for name, _ in self.module.named_parameters()} - read
+                owner, _, name = node.target.rpartition(".")
+                read.add(id(getattr(self.module.get_submodule(owner), name)))
+        return {name for name, p in self.module.named_parameters() if id(p) not in read}
 
     def trace_training(self) -> None:
         """Trace the forward in training mode, where GoogLeNet and Inception v3 run their auxiliary heads too, when
