@@ -3,6 +3,7 @@ normalisation (GN, IN), a learned per-channel scale (LAYERSCALE) and local respo
 
 from __future__ import annotations
 
+import math
 from types import SimpleNamespace
 
 from ..lang.words import shape_text
@@ -24,6 +25,9 @@ def _groupnorm(ctx: LayerContext) -> LayerResult:
     groups = ctx.args["groups"]
     if ctx.channels % groups:
         ctx.fail(f"{ctx.text}: {groups} groups do not divide the {ctx.channels} channels", "groups")
+    if ctx.channels // groups * math.prod(ctx.spatial) == 1:
+        ctx.fail(f"{ctx.text}: each of the {groups} groups of the input {shape_text(ctx.shape)} holds one value, "
+                 f"which normalises to nothing (PyTorch refuses it)", "groups")
     return LayerResult(ctx.shape, params=2 * ctx.channels)
 
 

@@ -508,10 +508,11 @@ def draw_channel_layers(draw, shape: Shape, kind: str) -> Optional[LayerChoice]:
         text = call_text(draw, case(draw, draw(st.sampled_from(["gn", "groupnorm"]))),
                          [(["groups", "g", "num_groups"], groups, True), (["eps"], eps, eps != 1e-5 or maybe(draw))],
                          0)
-        if shape[0] % groups:
-            return None  # torch refuses it here (and so does cnnspec: its errors are tested whole)
-        return LayerChoice("gn", text, lambda x: x if x[0] % groups == 0 else None,
-                           lambda x: nn.GroupNorm(groups, x[0], eps))
+        # torch refuses groups that do not divide the channels, and groups of one value (F.group_norm)
+        apply = (lambda x: x if x[0] % groups == 0 and x[0] // groups * math.prod(x[1:]) > 1 else None)
+        if apply(shape) is None:
+            return None  # (and so does cnnspec: its errors are tested whole)
+        return LayerChoice("gn", text, apply, lambda x: nn.GroupNorm(groups, x[0], eps))
     if kind == "in":
         affine = draw(st.booleans())
         text = call_text(draw, case(draw, draw(st.sampled_from(["in", "instancenorm"]))),

@@ -780,6 +780,12 @@ SPEC_ERRORS = {
         '    INPUT(8, 1, 1) -> IN(affine=true)\n'
         '                      ^~~~~~~~~~~~~~~\n',
     ),
+    'gn_one_value': (
+        'INPUT(4, 1, 1) -> GN(4)',
+        'spec.cnn:1:22: error: GN(4): each of the 4 groups of the input 4×1×1 holds one value, which normalises to nothing (PyTorch refuses it)\n'
+        '    INPUT(4, 1, 1) -> GN(4)\n'
+        '                         ^\n',
+    ),
 }
 
 
