@@ -16,7 +16,6 @@ from ...ops import CHANNELS_LAST, Unimportable, layer_text
 _PERMUTES = (".permute", "permute")
 _TRANSPOSES = (".transpose", "transpose")
 _VIEWS = (".view", ".reshape", "reshape", ".flatten", "flatten")
-_COPIES = (".contiguous", ".clone")
 
 
 def layout_text(layout) -> str:
@@ -35,11 +34,9 @@ def moved(ctx, layout) -> tuple[tuple[str, ...], object] | None:
     """(the layers written, the output's layout) for a call that moves axes, given the layout of its input;
     None for any other call."""
     name = _name(ctx.node)
-    if ctx.node.op not in ("call_method", "call_function") or name not in _PERMUTES + _TRANSPOSES + _VIEWS + _COPIES:
-        return None
+    if ctx.node.op not in ("call_method", "call_function") or name not in _PERMUTES + _TRANSPOSES + _VIEWS:
+        return None  # a copy (`contiguous`) keeps the layout as every layer the importer accepts on one does
     before, after = ctx.full_in, ctx.full_out
-    if name in _COPIES:
-        return (), layout
     if name in _PERMUTES or name in _TRANSPOSES:
         order = _order(ctx, name, len(before))
         rank = len(before) - 2  # spatial axes of a channels-first tensor
