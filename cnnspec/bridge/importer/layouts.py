@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from ...lang.words import shape_text
 from ...ops import CHANNELS_LAST, Unimportable, layer_text
-_PERMUTES = (".permute", "permute")
-_TRANSPOSES = (".transpose", "transpose")
+from .kinds import call_key, kinds
 _VIEWS = (".view", ".reshape", "reshape", ".flatten", "flatten")
 
 
@@ -34,10 +33,11 @@ def moved(ctx, layout) -> tuple[tuple[str, ...], object] | None:
     """(the layers written, the output's layout) for a call that moves axes, given the layout of its input;
     None for any other call."""
     name = _name(ctx.node)
-    if ctx.node.op not in ("call_method", "call_function") or name not in _PERMUTES + _TRANSPOSES + _VIEWS:
+    is_move = ctx.node.op != "call_module" and call_key(ctx.node) in kinds().moves  # a permute or transpose
+    if ctx.node.op not in ("call_method", "call_function") or not (is_move or name in _VIEWS):
         return None  # a copy (`contiguous`) keeps the layout as every layer the importer accepts on one does
     before, after = ctx.full_in, ctx.full_out
-    if name in _PERMUTES or name in _TRANSPOSES:
+    if is_move:
         order = _order(ctx, name, len(before))
         rank = len(before) - 2  # spatial axes of a channels-first tensor
         if layout is None and order == (0, *range(2, rank + 2), 1):
@@ -65,7 +65,7 @@ def moved(ctx, layout) -> tuple[tuple[str, ...], object] | None:
 
 def _order(ctx, name: str, rank: int) -> tuple[int, ...]:
     args = ctx.args[1:]
-    if name in _TRANSPOSES:
+    if name.endswith("transpose"):
         a, b = (int(v) % rank for v in args[:2])
         order = list(range(rank))
         order[a], order[b] = order[b], order[a]
