@@ -15,6 +15,7 @@ import pytest
 
 from reference_models import REFERENCE_MODELS
 from test_modern_specs import PUBLISHED as MODERN_PUBLISHED
+from test_reference_zoo_specs import REFERENCES as ZOO_SPECS
 from torch_reference import build_on_meta, measure, totals
 
 SPECS_DIR = Path(__file__).resolve().parents[2] / "specs"
@@ -23,8 +24,10 @@ CASES = sorted(REFERENCE_MODELS)
 
 # Specs in specs/ that are deliberately checked by some other test instead of
 # a reference module here. Anything else without a reference fails below.
-# The modern CNNs are checked by test_modern_specs.py; resnet_blocks.cnn is the block library they import.
-TESTED_ELSEWHERE: set[str] = set(MODERN_PUBLISHED) | {"resnet_blocks"}
+# The modern CNNs are checked by test_modern_specs.py; resnet_blocks.cnn is the block library they import;
+# ConvNeXt-T, RegNetY-400MF, EfficientNetV2-S and DenseNet-121 as torchvision writes it by
+# test_reference_zoo_specs.py.
+TESTED_ELSEWHERE: set[str] = set(MODERN_PUBLISHED) | set(ZOO_SPECS) | {"resnet_blocks"}
 
 # (total params, total MACs), as published; None where nothing is published
 # (such models are still compared with torch layer by layer). Deliberately
