@@ -1,11 +1,12 @@
-"""The hand-written specs of torchvision networks (specs/convnext_tiny.cnn, regnet_y_400mf.cnn,
-efficientnet_v2_s.cnn) against torchvision-equivalent modules written here.
+"""The hand-written specs of four torchvision networks (specs/convnext_tiny.cnn, regnet_y_400mf.cnn,
+efficientnet_v2_s.cnn, densenet121_torchvision.cnn) against torchvision-equivalent modules written here.
 
 torchvision is not needed (nor installed in this tier): the modules below are transcribed from torchvision
 0.29.1's ``models/convnext.py``, ``models/regnet.py`` and ``models/efficientnet.py`` with the public
 builders' default arguments and ``weights=None``, reusing the helpers of ``reference_modern_b.py``
-(``Conv2dNormActivation``, ``SqueezeExcitation``, ``StochasticDepth``, ``MBConv``, ``_make_divisible``).
-Functional operations stay functional where torchvision has them
+(``Conv2dNormActivation``, ``SqueezeExcitation``, ``StochasticDepth``, ``MBConv``, ``_make_divisible``);
+DenseNet-121 is ``reference_modern_a.densenet121``, torchvision's _DenseLayer and _DenseBlock with their
+``torch.cat`` of every earlier output. Functional operations stay functional where torchvision has them
 (ConvNeXt's ``layer_scale * block(x)`` and ``+=``, RegNet's ``proj(x) + f(x)`` and ``x.flatten``,
 EfficientNet's ``+=`` and ``torch.flatten``). Weight initialisation is skipped: everything is built on the
 meta device.
@@ -31,6 +32,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 import cnnspec
+from reference_modern_a import densenet121
 from reference_modern_b import (Conv2dNormActivation, MBConv, MBConvConfig, SqueezeExcitation, StochasticDepth,
                                 _make_divisible)
 from torch_reference import build_on_meta, measure, model_buffers, model_macs, model_params
@@ -319,6 +321,7 @@ REFERENCES = {
     "convnext_tiny": convnext_tiny,
     "regnet_y_400mf": regnet_y_400mf,
     "efficientnet_v2_s": efficientnet_v2_s,
+    "densenet121_torchvision": densenet121,
 }
 
 # spec -> torchvision 0.29.1's (params, buffers, MACs) of the model at 3x224x224: params as the weights'
@@ -327,6 +330,7 @@ TORCHVISION: dict[str, tuple[int, int, int]] = {
     "convnext_tiny": (28_589_128, 0, 4_455_531_264),
     "regnet_y_400mf": (4_344_144, 27_205, 401_842_848),
     "efficientnet_v2_s": (21_458_488, 153_982, 2_849_895_872),
+    "densenet121_torchvision": (7_978_856, 83_769, 2_834_161_664),
 }
 # EfficientNetV2-S is evaluated at 384x384, where torchvision's metadata gives 8.366 GFLOPS (its `_ops`,
 # multiply-accumulates) and FlopCounterMode on torchvision's model 8,365,617,152 MACs.
@@ -422,3 +426,20 @@ def test_stochastic_depth_rates_are_torchvisions(name):
     assert len(theirs) == {"convnext_tiny": 18, "efficientnet_v2_s": 35}[name]
     assert ours == theirs
 
+
+def test_densenet_layers_read_every_earlier_output_as_torchvision_does():
+    """In torchvision's _DenseBlock, layer i concatenates the block's input and the outputs of layers 1 to
+    i - 1, and the block ends with the concatenation of them all: joins of 2, 3, … n + 1 values per block of
+    n layers (6, 12, 24, 16). specs/densenet121.cnn joins two values each time, to the same layers, row for
+    row."""
+    named = cnnspec.analyze(cnnspec.load(SPECS / "densenet121_torchvision.cnn"))
+    nested = cnnspec.analyze(cnnspec.load(SPECS / "densenet121.cnn"))
+    joins = [len(layer.inputs) for layer in named.layers if layer.op == "concat"]
+    assert joins == [values for n in (6, 12, 24, 16) for values in range(2, n + 2)]
+    assert {len(layer.inputs) for layer in nested.layers if layer.op == "concat"} == {2}
+
+    def rows(report):
+        return [(layer.op, layer.output_shape, layer.params, layer.buffers, layer.macs, layer.receptive_field)
+                for layer in report.layers]
+
+    assert rows(named) == rows(nested) and named.totals == nested.totals
