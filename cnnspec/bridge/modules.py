@@ -156,6 +156,20 @@ class Split(nn.Module):
         return f"parts={self.parts}, index={self.index}"
 
 
+class Slice(nn.Module):
+    """Channels start … stop − 1: `x[:, start:stop]`."""
+
+    def __init__(self, start: int, stop: int):
+        super().__init__()
+        self.start, self.stop = start, stop
+
+    def forward(self, x):
+        return x[:, self.start:self.stop]
+
+    def extra_repr(self) -> str:
+        return f"start={self.start}, stop={self.stop}"
+
+
 class StochasticDepth(nn.Module):
     """Drops the whole input, per sample ("row") or per batch, with probability p in training (as
     torchvision.ops.StochasticDepth); the identity at inference."""

@@ -142,9 +142,27 @@ def format_diagnostic(diagnostic: Diagnostic) -> str:
 
 
 def suggest(name: str, candidates) -> str:
-    """`; did you mean `x`?` for the closest candidate, or nothing."""
+    """`; did you mean `x`?` for the closest candidate, or nothing: difflib's closest ones that are also a typo
+    away (a few letters changed, added, dropped or swapped), so that `basic` is not `SLICE`."""
     import difflib
 
     lowered = {c.lower(): c for c in candidates}
-    match = difflib.get_close_matches(name.lower(), list(lowered), n=1, cutoff=0.6)
-    return f"; did you mean `{lowered[match[0]]}`?" if match else ""
+    key = name.lower()
+    for match in difflib.get_close_matches(key, list(lowered), n=5, cutoff=0.6):
+        if _edits(key, match) <= max(1, len(key) // 3):
+            return f"; did you mean `{lowered[match]}`?"
+    return ""
+
+
+def _edits(a: str, b: str) -> int:
+    """The letters to change, add, drop or swap (two neighbours) to turn a into b (Damerau–Levenshtein, the
+    optimal string alignment form)."""
+    rows = [list(range(len(b) + 1))]
+    for i, x in enumerate(a, 1):
+        row = [i]
+        for j, y in enumerate(b, 1):
+            row.append(min(rows[-1][j] + 1, row[j - 1] + 1, rows[-1][j - 1] + (x != y)))
+            if i > 1 and j > 1 and x == b[j - 2] and a[i - 2] == y:
+                row[j] = min(row[j], rows[-2][j - 2] + 1)
+        rows.append(row)
+    return rows[-1][-1]

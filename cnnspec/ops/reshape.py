@@ -1,4 +1,4 @@
-"""Reshaping, padding and resampling: FLATTEN, CHANNELSHUFFLE, SPLIT, PAD and RESIZE."""
+"""Reshaping, padding and resampling: FLATTEN, CHANNELSHUFFLE, SPLIT, SLICE, PAD and RESIZE."""
 
 from __future__ import annotations
 
@@ -49,6 +49,23 @@ def _split(ctx: LayerContext) -> LayerResult:
         ctx.fail(f"{ctx.text}: {ctx.channels} channels in pieces of {size} make only {pieces} "
                  f"piece{'s' if pieces != 1 else ''}, so there is no piece i={index} (counted from 0)", "i")
     return LayerResult((channels, *ctx.spatial))
+
+
+def slice_stop(args: dict, shape: tuple) -> int:
+    """Where SLICE ends: its `stop`, or the last channel."""
+    return shape[0] if args["stop"] is None else args["stop"]
+
+
+def _slice(ctx: LayerContext) -> LayerResult:
+    """Channels start … stop − 1 of the input, as `x[:, start:stop]`."""
+    start, stop = ctx.args["start"], slice_stop(ctx.args, ctx.shape)
+    if stop > ctx.channels:
+        ctx.fail(f"{ctx.text}: stop={stop} is past the {ctx.channels} channels it receives", "stop")
+    if start >= stop and not ctx.given("stop"):
+        ctx.fail(f"{ctx.text}: start={start} leaves none of the {ctx.channels} channels it receives", "start")
+    if start >= stop:
+        ctx.fail(f"{ctx.text}: start={start} is not before stop={stop}, so the slice has no channel", "start")
+    return LayerResult((stop - start, *ctx.spatial))
 
 
 _PAD_MODES = ("constant", "zeros", "reflect", "replicate", "circular")
@@ -206,6 +223,15 @@ def _split_from_module(m, ctx):
     return [layer_text("SPLIT", m.parts, i=m.index)]
 
 
+def _slice_from_module(m, ctx):
+    return [slice_text(m.start, m.stop, ctx.inp[0])]
+
+
+def slice_text(start: int, stop: int, channels: int) -> str:
+    """SLICE of channels start … stop − 1 of `channels`, written short."""
+    return layer_text("SLICE", None if stop == channels else stop, start=unless(start, 0))
+
+
 def _resize_text(size, scale, mode, align_corners):
     if mode not in ("nearest", "nearest-exact", "linear", "bilinear", "bicubic", "trilinear", "area"):
         raise Unimportable(f"its mode {mode!r} is not one cnnspec's RESIZE knows")
@@ -252,6 +278,17 @@ ENTRIES = (
                               inline="torch.chunk({x}, {0}, dim=1)[{1}]",
                               channels=lambda channels, args, shape: channels // args["parts"]),
            from_modules=(FromTorch(("cnnspec.bridge.modules.Split",), _split_from_module),), code_word="chunk"),
+    OpSpec("slice", "a range of the channels, as x[:, start:stop]", _slice,
+           (Param("stop", "int", "the channel it stops before (default: all)", None, minimum=1),
+            Param("start", "int", "the first channel, from 0", 0, minimum=0)),
+           positional=("stop",), example="SLICE(16, start=8)",
+           module=lambda args, shape, out: OwnModule("Slice", (args["start"], slice_stop(args, shape))),
+           source=TorchSource("Slice", (SourceArg("start", "start", positional=True),
+                                        SourceArg("stop", value=lambda args, shape, out: slice_stop(args, shape),
+                                                  positional=True)),
+                              inline="{x}[:, {0}:{1}]",
+                              channels=lambda channels, args, shape: args["stop"] - args["start"]),
+           from_modules=(FromTorch(("cnnspec.bridge.modules.Slice",), _slice_from_module),), code_word="slicing"),
     OpSpec("pad", "padding of the spatial axes: constant, reflect, replicate, circular; TensorFlow's `same`", _pad,
            (Param("p", "pads", "on both sides of each axis, or `same` (TensorFlow's, for the window k, s, d)", None,
                   aliases=("padding",), minimum=0),

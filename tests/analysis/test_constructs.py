@@ -15,7 +15,7 @@ import cnnspec
 from torch_reference import build_on_meta, measure, model_buffers, model_macs, model_params
 
 # Layers that wire branches together; torch does them with functions, not modules.
-WIRING = {"add", "concat", "mul", "split", "channelshuffle", "identity", "stochasticdepth"}
+WIRING = {"add", "concat", "mul", "split", "slice", "channelshuffle", "identity", "stochasticdepth"}
 KIND = {"Conv": "conv", "BatchNorm": "bn", "Linear": "fc", "ReLU": "relu", "ReLU6": "relu6", "Sigmoid": "sigmoid",
         "Hardsigmoid": "hardsigmoid", "Hardswish": "hardswish", "SiLU": "silu", "MaxPool": "maxpool",
         "AvgPool": "avgpool", "AdaptiveAvgPool": "adaptiveavgpool", "Flatten": "flatten", "Dropout": "dropout"}
@@ -182,6 +182,33 @@ def test_split_follows_torch_chunk(channels, parts):
         assert report.output_shape == tuple(piece.shape[1:])
     with pytest.raises(cnnspec.CnnspecError):
         cnnspec.analyze(cnnspec.parse(f"INPUT({channels}, 2) -> SPLIT({parts}, i={len(pieces)})"))
+
+
+class MixedKernels(nn.Module):
+    """MixNet's mixed depthwise convolution: the channels in uneven parts, each with its own kernel."""
+
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv2d(c, c, k, padding=k // 2, groups=c) for c, k in ((6, 3), (5, 5), (5, 7)))
+
+    def forward(self, x):
+        parts = torch.split(x, [6, 5, 5], dim=1)
+        return torch.cat([conv(part) for conv, part in zip(self.convs, parts)] + [x[:, 3:9]], 1)
+
+
+def test_slices_feed_branches():
+    assert_matches(
+        "INPUT(16, 9, 9) -> CONCAT { SLICE(6) -> CONV(in, k=3, p=1, g=in) | SLICE(11, start=6)"
+        " -> CONV(in, k=5, p=2, g=in) | SLICE(start=11) -> CONV(in, k=7, p=3, g=in) | SLICE(9, start=3) }",
+        MixedKernels, (16, 9, 9))
+
+
+@pytest.mark.parametrize("channels, start, stop", [(7, 0, 3), (8, 5, None), (5, 4, 5), (6, 0, None)])
+def test_slice_follows_python_slicing(channels, start, stop):
+    x = torch.empty(1, channels, 2, device="meta")
+    written = f"SLICE({stop}, start={start})" if stop is not None else f"SLICE(start={start})"
+    report = cnnspec.analyze(cnnspec.parse(f"INPUT({channels}, 2) -> {written}"))
+    assert report.output_shape == tuple(x[:, start:stop].shape[1:])
 
 
 # ----------------------------------------------------------------------------- structure of the report

@@ -208,6 +208,10 @@ SMALL = {
         -> AVGPOOL(2, ceil=true) -> ADAPTIVEMAXPOOL((2, 3)) -> DROPOUT(0.3) -> IDENTITY
         -> FC(7, bias=false) -> SOFTMAX
     """,
+    "slices": """
+        block mixed(c) { CONCAT { SLICE(c // 2) -> CONV(in, k=3, p=1, g=in) | SLICE(start=c // 2) -> CONV(in, k=5, p=2) } }
+        INPUT(3, 16, 16) -> CONV(12, k=3) -> mixed(12) -> CONCAT { SLICE(5, start=1) | mixed(6) } -> GAP
+    """,
     "labels_and_gates": """
         block se(c) { MUL { [] | GAP -> CONV(c // 2, k=1) -> RELU -> CONV(c, k=1) -> SIGMOID } }
         INPUT(3, 16, 16) -> stem: CONV(8, k=3, p=1) -> for: BN -> CONV(8, k=1) -> se(8)

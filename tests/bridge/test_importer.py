@@ -480,11 +480,42 @@ class ZooIdioms(nn.Module):
         return x if pre_logits else self.head(x)
 
 
+class MixedSplit(nn.Module):
+    """MixNet's mixed convolution (torch.split into uneven parts, one kernel each), with GhostNet's and DPN's
+    ranges of channels (`x[:, :c]`, `x[:, c:, :, :]`, `x[:, -c:, ...]`)."""
+
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv2d(c, c, k, padding=k // 2, groups=c) for c, k in ((3, 3), (5, 5)))
+
+    def forward(self, x):
+        parts = torch.split(x, [3, 5], dim=1)
+        mixed = torch.cat([conv(part) for conv, part in zip(self.convs, parts)], 1)
+        return torch.cat([mixed[:, :6], x[:, 2:, :, :], x[:, -3:, ...], x[:, :]], 1)
+
+
+class Res2Like(nn.Module):
+    """Res2Net's hierarchical split: each piece added to the previous piece's output before its conv."""
+
+    def __init__(self):
+        super().__init__()
+        self.convs = nn.ModuleList(nn.Conv2d(2, 2, 3, padding=1) for _ in range(2))
+
+    def forward(self, x):
+        pieces, out = x.split(2, 1), []
+        y = pieces[0]
+        for i, conv in enumerate(self.convs):
+            y = conv(y if i == 0 else y + pieces[i])
+            out.append(y)
+        return torch.cat(out + [pieces[-1]], 1)
+
+
 IDIOMS = [
     (TinyResNet, (3, 32, 32)), (Inception, (8, 10, 10)), (ShuffleUnit, (4, 6, 6)), (SqueezeExcitation, (8, 5, 5)),
     (ThreeWaySum, (8, 5, 5)), (Squeezed, (1, 8, 8)), (Everything1d, (2, 40)), (ZooIdioms, (3, 16, 16)),
     (ZooIdioms, (3, 6, 6)), (Paddings, (3, 9, 8)), (ConvNeXtBlock, (3, 16, 16)), (ShuffleV2, (8, 4, 4)),
     (Cross, (8, 4, 4)), (DenseNetLike, (3, 6, 6)), (WithAux, (3, 8, 8)), (Norms, (3, 8, 8)),
+    (MixedSplit, (8, 5, 5)), (Res2Like, (6, 5, 5)),
 ]
 
 
@@ -553,6 +584,19 @@ def test_forward_idioms_text():
     assert body(ZooIdioms(), (3, 6, 6)) == (
         "INPUT(3, 6, 6) -> CONV(8, k=3, s=2, p=1, bias=false) -> BN(eps=0.001) -> RELU -> GAP -> FLATTEN\n"
         "-> FC(5)\n")
+    assert body(MixedSplit(), (8, 5, 5)) == (
+        "INPUT(8, 5, 5)\n"
+        "-> CONCAT {\n"
+        "       CONCAT { SLICE(3) -> CONV(3, k=3, p=1, g=3) | SLICE(start=3) -> CONV(5, k=5, p=2, g=5) }\n"
+        "       -> SLICE(6)\n"
+        "     | SLICE(start=2)\n"
+        "     | SLICE(start=5)\n"
+        "     | []\n"
+        "   }\n")
+    assert body(Res2Like(), (6, 5, 5)) == (
+        "INPUT(6, 5, 5) -> SLICE(2) -> x1: CONV(2, k=3, p=1) -> @input -> SLICE(4, start=2)\n"
+        "-> ADD { @x1 | [] } -> x2: CONV(2, k=3, p=1) -> @input -> SLICE(start=4)\n"
+        "-> CONCAT { @x1 | @x2 | [] }\n")
 
 
 def test_every_argument_that_differs_from_the_default_and_notes_on_what_cnnspec_cannot_say():
@@ -798,6 +842,20 @@ class Transposed(nn.Module):
         return x.transpose(2, 3)
 
 
+class Sliced(nn.Module):
+    def __init__(self, index):
+        super().__init__()
+        self.index = index
+
+    def forward(self, x):
+        return x[self.index]
+
+
+class SplitsWidth(nn.Module):
+    def forward(self, x):
+        return torch.split(x, 2, dim=-1)[0]
+
+
 class Branchy(nn.Module):
     def forward(self, x):
         if x.sum() > 0:
@@ -844,6 +902,21 @@ def test_graphs_and_modules_that_cnnspec_cannot_write():
         "cnnspec: error: cannot import function Tensor.transpose, called in the forward of Transposed as node "
         "`transpose`: it moves the axes of 2×2×4×4 to the order (0, 1, 3, 2); cnnspec reads only a move of the "
         "channels last and back (ConvNeXt), and a channel shuffle's swap")
+    def sliced(index):
+        return _error(from_torch, Sliced(index), (4, 6, 6))
+
+    not_channels = ("indexing a tensor other than by a range of its channels (`x[:, a:b]`) is no layer cnnspec "
+                    "knows")
+    prefix = "cnnspec: error: cannot import function operator.getitem, called in the forward of Sliced as node " \
+             "`getitem`: "
+    assert sliced((slice(None), slice(None), slice(1, None))) == prefix + not_channels
+    assert sliced((slice(None), 0)) == prefix + not_channels
+    assert sliced(slice(0, 1)) == prefix + not_channels
+    assert sliced((slice(None), slice(None, None, 2))) == prefix + (
+        "it takes channels None:None:2 of 4, which is not a range of them cnnspec's SLICE takes")
+    assert _error(from_torch, SplitsWidth(), (2, 4, 4)) == (
+        "cnnspec: error: cannot import function torch.functional.split, called in the forward of SplitsWidth as "
+        "node `split`: it splits axis -1; cnnspec splits the channels (dim=1)")
     message = _error(from_torch, Branchy(), (1, 8, 8))
     assert message.startswith("cnnspec: error: torch.fx cannot trace the forward of Branchy: TraceError: "
                               "symbolically traced variables cannot be used as inputs to control flow (")

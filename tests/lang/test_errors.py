@@ -7,6 +7,26 @@ from cnnspec.cli import main
 
 # name: (spec text, the complete stderr of `cnnspec analyze spec.cnn`)
 SPEC_ERRORS = {
+    'slice_past_the_channels': (
+        'INPUT(8, 4, 4) -> SLICE(12, start=2)\n',
+        'spec.cnn:1:25: error: SLICE(12, start=2): stop=12 is past the 8 channels it receives\n'
+        '    INPUT(8, 4, 4) -> SLICE(12, start=2)\n'
+        '                            ^~\n'),
+    'slice_empty': (
+        'INPUT(8, 4, 4) -> SLICE(3, start=5)\n',
+        'spec.cnn:1:28: error: SLICE(3, start=5): start=5 is not before stop=3, so the slice has no channel\n'
+        '    INPUT(8, 4, 4) -> SLICE(3, start=5)\n'
+        '                               ^~~~~~~\n'),
+    'slice_starts_past_the_channels': (
+        'INPUT(8, 4, 4) -> SLICE(start=8)\n',
+        'spec.cnn:1:25: error: SLICE(start=8): start=8 leaves none of the 8 channels it receives\n'
+        '    INPUT(8, 4, 4) -> SLICE(start=8)\n'
+        '                            ^~~~~~~\n'),
+    'slice_stops_at_zero': (
+        'INPUT(8, 4, 4) -> SLICE(0)\n',
+        'spec.cnn:1:25: error: `stop` of SLICE must be at least 1, not 0\n'
+        '    INPUT(8, 4, 4) -> SLICE(0)\n'
+        '                            ^\n'),
     'randint_empty_range': (
         'INPUT(1, 8, 8) -> CONV(randint(5, 3), k=3)\n',
         'spec.cnn:1:24: error: `randint(5, 3)` draws from an empty range: its first bound must not be above its '

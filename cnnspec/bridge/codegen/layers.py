@@ -70,12 +70,16 @@ class Channels:
     def __init__(self, tree):
         self.tree = tree
 
-    def __add__(self, other: Channels) -> Channels:
+    def _combined(self, other: Channels, operator: ast.operator) -> Channels:
         if self.tree is None or other.tree is None:
             return Channels(None)
-        return Channels(ast.BinOp(self.tree, ast.Add(), other.tree))
+        return Channels(ast.BinOp(self.tree, operator, other.tree))
+
+    def __add__(self, other: Channels) -> Channels:
+        return self._combined(other, ast.Add())
+
+    def __sub__(self, other: Channels) -> Channels:
+        return self._combined(other, ast.Sub())
 
     def __floordiv__(self, other: Channels) -> Channels:
-        if self.tree is None or other.tree is None:
-            return Channels(None)
-        return Channels(ast.BinOp(self.tree, ast.FloorDiv(), other.tree))
+        return self._combined(other, ast.FloorDiv())

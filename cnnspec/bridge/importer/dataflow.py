@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from ... import ops
 from ...lang.words import shape_text
 from ...ops import CHANNELS_LAST, Unimportable
+from ...ops.reshape import slice_text
 from .kinds import call_key, kinds
 from .layouts import layout_text, moved
 from .trace import Trace, is_tensor, map_nodes, node_args
@@ -27,6 +28,7 @@ class FlowNode:
     inputs: tuple = ()  # the tensor nodes it reads, in order
     merge: str | None = None  # ADD / CONCAT / MUL: a join of its inputs
     chunk: int | None = None  # torch.chunk: the number of pieces (its getitems are the SPLITs)
+    pieces: tuple = ()  # torch.chunk or torch.split: each piece's (start, stop) on the channels
     binary: bool = False  # a sum or product written with + or * (or torch.add, torch.mul): of two values
     layout: object = None  # how its axes are ordered, when a forward has moved them (see layouts)
 
@@ -135,13 +137,7 @@ def _flow_node(trace: Trace, nodes: dict, params: dict, node, notes: list[str]) 
     is_chunk = node.op != "call_module" and call_key(node) in kinds().chunks
     inputs = tuple(a for a in node_args(node) if a in nodes)
     if node.op == "call_function" and node.target is operator.getitem and node.args[0] in nodes:
-        source = nodes[node.args[0]]
-        if source.chunk is None:
-            raise trace.unsupported(node, "indexing or slicing a tensor is no layer cnnspec knows")
-        index = node.args[1]
-        if not isinstance(index, int):
-            raise trace.unsupported(node, "only a piece of torch.chunk by a whole-number index is a SPLIT")
-        return FlowNode((ops.layer_text("SPLIT", source.chunk, i=index % source.chunk),), (node.args[0],))
+        return _piece(trace, nodes, node)
     if not (is_tensor(trace.value(node)) or is_chunk):
         return None  # read by the layers that use it
     if not inputs:
@@ -165,11 +161,8 @@ def _flow_node(trace: Trace, nodes: dict, params: dict, node, notes: list[str]) 
     if is_chunk and layout is not None:
         raise Unimportable(f"it splits a tensor {layout_text(layout)}, which cnnspec cannot follow")
     if is_chunk:
-        bound = ctx.bind(("input", "chunks", "dim"), {"dim": 0})
-        if bound["dim"] % len(ctx.full_in) != 1:
-            raise Unimportable(f"it splits axis {bound['dim']}; cnnspec's SPLIT splits the channels (dim=1)")
         _need_one_input(inputs)
-        return FlowNode(inputs=inputs, chunk=bound["chunks"])
+        return _chunk(trace, node, ctx, inputs)
     kind = kinds().of_node(node, trace.module)
     if kind is None:
         raise trace.unsupported(node)
@@ -183,6 +176,61 @@ def _flow_node(trace: Trace, nodes: dict, params: dict, node, notes: list[str]) 
         raise Unimportable(f"it reads a tensor {layout_text(layout)}, which cnnspec reads only in element-wise "
                            f"layers, layer norms and linear layers")
     return replace(_written(trace, node, ctx, inputs, op, form), layout=layout)  # the layout it was read in
+
+
+def _chunk(trace: Trace, node, ctx, inputs) -> FlowNode:
+    """torch.chunk or torch.split of the channels: where each piece lies, for the getitems that take them."""
+    chunks = getattr(node.target, "__name__", node.target) == "chunk"  # torch.chunk or Tensor.chunk
+    bound = ctx.bind(("input", "chunks" if chunks else "split_size_or_sections", "dim"), {"dim": 0})
+    if bound["dim"] % len(ctx.full_in) != 1:
+        raise Unimportable(f"it splits axis {bound['dim']}; cnnspec splits the channels (dim=1)")
+    starts, pieces = 0, []
+    for piece in trace.values[node]:
+        pieces.append((starts, starts + piece.shape[1]))
+        starts += piece.shape[1]
+    return FlowNode(inputs=inputs, chunk=bound["chunks"] if chunks else None, pieces=tuple(pieces))
+
+
+def _piece(trace: Trace, nodes: dict, node) -> FlowNode:
+    """`pieces[i]` of a chunk (SPLIT) or split (SLICE), or `x[:, a:b]` of a tensor (SLICE): one range of the
+    channels. A piece reads what was chunked, so that the pieces are branches from it."""
+    source, index = nodes[node.args[0]], map_nodes(node.args[1], trace.value)
+    if source.pieces:
+        if not isinstance(index, int):
+            raise trace.unsupported(node, "only a piece of torch.chunk or torch.split by a whole-number index is "
+                                          "a layer cnnspec knows")
+        if source.chunk is not None:
+            return FlowNode((ops.layer_text("SPLIT", source.chunk, i=index % len(source.pieces)),), source.inputs)
+        start, stop = source.pieces[index]
+        return FlowNode((slice_text(start, stop, source.pieces[-1][1]),), source.inputs)
+    if source.layout is not None:
+        raise trace.unsupported(node, f"it indexes a tensor {layout_text(source.layout)}, which cnnspec cannot "
+                                      f"follow")
+    shape = tuple(trace.values[node.args[0]].shape)
+    channel = _channel_range(index, len(shape))
+    if channel is None:
+        raise trace.unsupported(node, "indexing a tensor other than by a range of its channels (`x[:, a:b]`) is "
+                                      "no layer cnnspec knows")
+    start, stop, step = channel.indices(shape[1])
+    if step != 1 or start >= stop:
+        raise trace.unsupported(node, f"it takes channels {channel.start}:{channel.stop}:{channel.step} of "
+                                      f"{shape[1]}, which is not a range of them cnnspec's SLICE takes")
+    return FlowNode(() if (start, stop) == (0, shape[1]) else (slice_text(start, stop, shape[1]),), node.args[:1])
+
+
+def _channel_range(index, rank: int) -> slice | None:
+    """The slice of the channels that an index of a tensor of `rank` axes takes (`[:, a:b]`, `[:, a:b, :, :]`,
+    `[:, a:b, ...]`); None for an index that takes anything else."""
+    if not isinstance(index, tuple):
+        return None
+    if Ellipsis in index:
+        at = index.index(Ellipsis)
+        index = index[:at] + (slice(None),) * (rank - len(index) + 1) + index[at + 1:]
+    everything = slice(None)
+    if len(index) < 2 or len(index) > rank or not isinstance(index[1], slice) or \
+            any(not isinstance(i, slice) or i != everything for i in index[:1] + index[2:]):
+        return None
+    return index[1]
 
 
 def _written(trace: Trace, node, ctx, inputs, op, form) -> FlowNode:

@@ -12,9 +12,10 @@ from functools import lru_cache
 from ... import ops
 from ...ops import FromTorch, OpSpec
 
-# Copies write no layer. A chunk's pieces, taken by index, are SPLITs; the chunk itself is none.
+# Copies write no layer. A chunk's pieces, taken by index, are SPLITs, and a split's are SLICEs; the chunk or
+# split itself is none.
 _COPIES = FromTorch(("Tensor.contiguous", "Tensor.clone", "Tensor.detach"), lambda ctx: [])
-_CHUNKS = ("torch.chunk", "Tensor.chunk")
+_CHUNKS = ("torch.chunk", "Tensor.chunk", "torch.split", "Tensor.split")
 # Moves of axes: what they mean is the layouts module's (a channels-last stretch, a channel shuffle).
 _MOVES = ("torch.permute", "Tensor.permute", "torch.transpose", "Tensor.transpose")
 
