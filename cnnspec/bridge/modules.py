@@ -87,6 +87,32 @@ class LayerScale(nn.Module):
         return x * self.weight
 
 
+class Scale(nn.Module):
+    """A product with a constant: `x * factor`."""
+
+    def __init__(self, factor: float):
+        super().__init__()
+        self.factor = factor
+
+    def forward(self, x):
+        return x * self.factor
+
+    def extra_repr(self) -> str:
+        return f"factor={self.factor}"
+
+
+class Affine(nn.Module):
+    """A learned scale and bias, one number each: `scale * x + bias` (HGNetV2's LearnableAffineBlock)."""
+
+    def __init__(self, scale: float = 1.0, bias: float = 0.0):
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor([float(scale)]))
+        self.bias = nn.Parameter(torch.tensor([float(bias)]))
+
+    def forward(self, x):
+        return self.scale * x + self.bias
+
+
 class PositionLinear(nn.Linear):
     """nn.Linear applied to the channels at every position (channels moved last and back)."""
 

@@ -1,10 +1,11 @@
-"""Activations: element-wise functions that keep their input's shape and have no parameters."""
+"""Activations: element-wise functions that keep their input's shape and have no parameters (and SCALE, a
+product with a constant)."""
 
 from __future__ import annotations
 
-from .entry import (FromTorch, OpSpec, SourceArg, TorchSource, Unimportable, layer_text, nn_class, plain_from_call,
-                    plain_from_module, plain_module, same_shape, unless)
-from .params import Param
+from .entry import (FromTorch, OpSpec, OwnModule, SourceArg, TorchSource, Unimportable, layer_text, nn_class,
+                    plain_from_call, plain_from_module, plain_module, same_shape, unless)
+from .params import REQUIRED, Param
 
 
 def _activation(name: str, doc: str, torch_name: str, *params: Param, positional=(), aliases=None, module=None,
@@ -87,4 +88,12 @@ ENTRIES = (
     _activation("hardsigmoid", "hard sigmoid", "Hardsigmoid", functions=("torch.nn.functional.hardsigmoid",)),
     _activation("silu", "sigmoid linear unit (swish)", "SiLU", aliases={"swish": {}},
                 functions=("torch.nn.functional.silu",)),
+    # `x * 0.17` (Inception-ResNet's residual scale, NFNet's α and β): the importer writes it from a product of
+    # a tensor and a number, which the MUL entry's functions are.
+    OpSpec("scale", "multiplies by a constant", same_shape,
+           (Param("factor", "float", "the constant", REQUIRED, aliases=("by",)),), positional=("factor",),
+           example="SCALE(0.17)", module=lambda args, shape, out: OwnModule("Scale", (args["factor"],)),
+           source=TorchSource("Scale", (SourceArg("factor", "factor", positional=True),), inline="{x} * {0}"),
+           from_modules=(FromTorch(("cnnspec.bridge.modules.Scale",), lambda m, ctx: [layer_text("SCALE", m.factor)]),),
+           elementwise=True, code_word="product"),
 )

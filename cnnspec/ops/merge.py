@@ -72,7 +72,8 @@ ENTRIES = (
            join=Join(" + ", pair=("out", "identity")),
            aliases={"sum": {}, "residual": {}}, example="ADD { CONV(64, k=3, p=1) -> BN | IDENTITY }",
            module=own_module("Add"), from_modules=(FromTorch(("cnnspec.bridge.modules.Add",)),), elementwise=True,
-           from_functions=(FromTorch(("operator.add", "operator.iadd", "torch.add", "Tensor.add"), _add_from_call),),
+           from_functions=(FromTorch(("operator.add", "operator.iadd", "torch.add", "Tensor.add",
+                                                 "Tensor.add_"), _add_from_call),),
            code_word="sum"),
     OpSpec("concat", "its branches concatenated on the channels", _concat, merge=True,
            join=Join(", ", around="torch.cat([{}], dim=1)", channels=_added_channels),
@@ -85,6 +86,6 @@ ENTRIES = (
            aliases={"gate": {}}, example="MUL { IDENTITY | GAP -> CONV(16, k=1) -> SIGMOID }", module=own_module("Mul"),
            elementwise=True,
            from_modules=(FromTorch(("cnnspec.bridge.modules.Mul",)),),
-           from_functions=(FromTorch(("operator.mul", "operator.imul", "torch.mul", "Tensor.mul")),),
+           from_functions=(FromTorch(("operator.mul", "operator.imul", "torch.mul", "Tensor.mul", "Tensor.mul_")),),
            code_word="product"),
 )

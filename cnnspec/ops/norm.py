@@ -1,5 +1,6 @@
 """Normalisation: batch normalisation (BN), layer normalisation over the channels (LN), group and instance
-normalisation (GN, IN), a learned per-channel scale (LAYERSCALE) and local response normalisation (LRN)."""
+normalisation (GN, IN), a learned per-channel scale (LAYERSCALE), a learned scale and bias of one number each
+(AFFINE) and local response normalisation (LRN)."""
 
 from __future__ import annotations
 
@@ -197,6 +198,14 @@ ENTRIES = (
                SourceArg("shape", value=lambda args, shape, out: _per_channel(shape), positional=True),
                SourceArg("init", "init", default=1e-6)), attribute="layer_scale"),
            from_modules=(FromTorch(("cnnspec.bridge.modules.LayerScale",), lambda m, ctx: ["LAYERSCALE"]),),
+           elementwise=True),
+    OpSpec("affine", "a learned scale and bias, one number each (HGNetV2's learnable affine block): 2 parameters",
+           lambda ctx: LayerResult(ctx.shape, params=2),
+           (Param("scale", "float", "the scale's first value", 1.0), Param("bias", "float", "the bias's first value", 0.0)),
+           example="AFFINE", module=lambda args, shape, out: OwnModule("Affine", (args["scale"], args["bias"])),
+           source=TorchSource("Affine", (SourceArg("scale", "scale", default=1.0), SourceArg("bias", "bias", default=0.0))),
+           from_modules=(FromTorch(("cnnspec.bridge.modules.Affine", "timm.models.hgnet.LearnableAffineBlock"),
+                                   lambda m, ctx: ["AFFINE"], by_name=True),),
            elementwise=True),
     OpSpec("lrn", "local response normalisation", _lrn,
            (Param("size", "int", "neighbouring channels", REQUIRED, minimum=1),

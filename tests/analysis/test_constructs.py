@@ -15,10 +15,11 @@ import cnnspec
 from torch_reference import build_on_meta, measure, model_buffers, model_macs, model_params
 
 # Layers that wire branches together; torch does them with functions, not modules.
-WIRING = {"add", "concat", "mul", "split", "slice", "channelshuffle", "identity", "stochasticdepth"}
+WIRING = {"add", "concat", "mul", "split", "slice", "scale", "channelshuffle", "identity", "stochasticdepth"}
 KIND = {"Conv": "conv", "BatchNorm": "bn", "Linear": "fc", "ReLU": "relu", "ReLU6": "relu6", "Sigmoid": "sigmoid",
         "Hardsigmoid": "hardsigmoid", "Hardswish": "hardswish", "SiLU": "silu", "MaxPool": "maxpool",
-        "AvgPool": "avgpool", "AdaptiveAvgPool": "adaptiveavgpool", "Flatten": "flatten", "Dropout": "dropout"}
+        "AvgPool": "avgpool", "AdaptiveAvgPool": "adaptiveavgpool", "Flatten": "flatten", "Dropout": "dropout",
+        "LearnableAffine": "affine"}
 
 
 def _kind(module_class: str) -> str:
@@ -209,6 +210,33 @@ def test_slice_follows_python_slicing(channels, start, stop):
     written = f"SLICE({stop}, start={start})" if stop is not None else f"SLICE(start={start})"
     report = cnnspec.analyze(cnnspec.parse(f"INPUT({channels}, 2) -> {written}"))
     assert report.output_shape == tuple(x[:, start:stop].shape[1:])
+
+
+class LearnableAffine(nn.Module):
+    """HGNetV2's learnable affine block, by hand: one learned scale and one learned bias."""
+
+    def __init__(self):
+        super().__init__()
+        self.scale, self.bias = nn.Parameter(torch.ones(1)), nn.Parameter(torch.zeros(1))
+
+    def forward(self, x):
+        return self.scale * x + self.bias
+
+
+class ScaledResidual(nn.Module):
+    """Inception-ResNet's residual scaled by a constant, then a learnable affine block."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.relu, self.affine = nn.Conv2d(4, 4, 3, padding=1), nn.ReLU(), LearnableAffine()
+
+    def forward(self, x):
+        return self.affine(self.relu(x + self.conv(x) * 0.17))
+
+
+def test_constant_and_learned_scalar_scales():
+    assert_matches("INPUT(4, 6, 6) -> ADD { [] | CONV(4, k=3, p=1) -> SCALE(0.17) } -> RELU -> AFFINE",
+                   ScaledResidual, (4, 6, 6))
 
 
 # ----------------------------------------------------------------------------- structure of the report

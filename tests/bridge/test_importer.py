@@ -510,12 +510,27 @@ class Res2Like(nn.Module):
         return torch.cat(out + [pieces[-1]], 1)
 
 
+class Constants(nn.Module):
+    """MobileOne's missing branches (`out = 0; out += branch(x)`), Inception-ResNet's `x * 0.17`, NFNet's
+    `x * beta` with beta a float attribute, and `1 * x`."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.beta = nn.Conv2d(4, 4, 3, padding=1), 0.5
+
+    def forward(self, x):
+        out = 0
+        out += self.conv(x)
+        out = 1 * (x + out * 0.17)
+        return out.relu().mul_(self.beta) * 2
+
+
 IDIOMS = [
     (TinyResNet, (3, 32, 32)), (Inception, (8, 10, 10)), (ShuffleUnit, (4, 6, 6)), (SqueezeExcitation, (8, 5, 5)),
     (ThreeWaySum, (8, 5, 5)), (Squeezed, (1, 8, 8)), (Everything1d, (2, 40)), (ZooIdioms, (3, 16, 16)),
     (ZooIdioms, (3, 6, 6)), (Paddings, (3, 9, 8)), (ConvNeXtBlock, (3, 16, 16)), (ShuffleV2, (8, 4, 4)),
     (Cross, (8, 4, 4)), (DenseNetLike, (3, 6, 6)), (WithAux, (3, 8, 8)), (Norms, (3, 8, 8)),
-    (MixedSplit, (8, 5, 5)), (Res2Like, (6, 5, 5)),
+    (MixedSplit, (8, 5, 5)), (Res2Like, (6, 5, 5)), (Constants, (4, 5, 5)),
 ]
 
 
@@ -593,6 +608,8 @@ def test_forward_idioms_text():
         "     | SLICE(start=5)\n"
         "     | []\n"
         "   }\n")
+    assert body(Constants(), (4, 5, 5)) == (
+        "INPUT(4, 5, 5) -> ADD { [] | CONV(4, k=3, p=1) -> SCALE(0.17) } -> RELU -> SCALE(0.5) -> SCALE(2.0)\n")
     assert body(Res2Like(), (6, 5, 5)) == (
         "INPUT(6, 5, 5) -> SLICE(2) -> x1: CONV(2, k=3, p=1) -> @input -> SLICE(4, start=2)\n"
         "-> ADD { @x1 | [] } -> x2: CONV(2, k=3, p=1) -> @input -> SLICE(start=4)\n"
@@ -856,6 +873,11 @@ class SplitsWidth(nn.Module):
         return torch.split(x, 2, dim=-1)[0]
 
 
+class AddsConstant(nn.Module):
+    def forward(self, x):
+        return x + 2
+
+
 class Branchy(nn.Module):
     def forward(self, x):
         if x.sum() > 0:
@@ -917,6 +939,9 @@ def test_graphs_and_modules_that_cnnspec_cannot_write():
     assert _error(from_torch, SplitsWidth(), (2, 4, 4)) == (
         "cnnspec: error: cannot import function torch.functional.split, called in the forward of SplitsWidth as "
         "node `split`: it splits axis -1; cnnspec splits the channels (dim=1)")
+    assert _error(from_torch, AddsConstant(), (2, 4, 4)) == (
+        "cnnspec: error: cannot import function operator.add, called in the forward of AddsConstant as node `add`: "
+        "it adds the constant 2 to a tensor, which no layer of cnnspec does; ADD joins the outputs of branches")
     message = _error(from_torch, Branchy(), (1, 8, 8))
     assert message.startswith("cnnspec: error: torch.fx cannot trace the forward of Branchy: TraceError: "
                               "symbolically traced variables cannot be used as inputs to control flow (")

@@ -303,11 +303,27 @@ def _join(trace: Trace, node, name: str) -> FlowNode:
             raise Unimportable("it concatenates something that is not a layer's output")
         return FlowNode(inputs=tuple(tensors), merge=name)
     operands = tuple(node.args[:2])
-    if len(operands) != 2 or not all(isinstance(o, Node) and is_tensor(trace.value(o)) for o in operands):
-        word = "sum" if name == "ADD" else "product"
-        raise Unimportable(f"a {word} with a constant is no layer cnnspec knows; {name} joins the outputs of "
-                           f"branches")
+    tensors = [o for o in operands if isinstance(o, Node) and is_tensor(trace.value(o))]
+    if len(operands) == 2 and len(tensors) == 1:
+        return _with_constant(trace, name, tensors[0], map_nodes(operands[operands[0] is tensors[0]], trace.value))
+    if len(operands) != 2 or len(tensors) != 2:
+        raise Unimportable(f"it is no {'sum' if name == 'ADD' else 'product'} of two tensors; {name} joins the "
+                           f"outputs of branches")
     return FlowNode(inputs=operands, merge=name, binary=True)
+
+
+def _with_constant(trace: Trace, name: str, tensor, constant) -> FlowNode:
+    """A tensor plus or times a number: nothing for `x + 0` (MobileOne's missing branches) and `x * 1`, SCALE for
+    `x * 0.17`; refused otherwise."""
+    if not isinstance(constant, (int, float)) or isinstance(constant, bool):
+        raise Unimportable(f"it {'adds' if name == 'ADD' else 'multiplies by'} a {type(constant).__name__} that "
+                           f"is not a layer's output, which cnnspec cannot write")
+    if constant == (0 if name == "ADD" else 1):
+        return FlowNode((), (tensor,))
+    if name == "MUL":
+        return FlowNode((ops.layer_text("SCALE", float(constant)),), (tensor,))
+    raise Unimportable(f"it adds the constant {constant} to a tensor, which no layer of cnnspec does; ADD joins "
+                       f"the outputs of branches")
 
 
 def _absorb(nodes: dict) -> dict:
