@@ -1,19 +1,27 @@
-"""Convolution (CONV): 1-D, 2-D or 3-D, its rank taken from the input; grouped and depthwise."""
+"""Convolution (CONV) and transposed convolution (CONVT): 1-D, 2-D or 3-D, the rank taken from the input;
+grouped and depthwise."""
 
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 from types import SimpleNamespace
 
-from ..lang.words import shape_text
+from ..lang.words import shape_text, value_text
 from .entry import (FromTorch, LayerContext, LayerResult, OpSpec, Slip, SourceArg, TorchSource, Unimportable, Window,
                     Working, in_channels, layer_text, nn_class, out_channels, power, ranked, same_value, unless)
 from .params import BIAS, DILATION, KERNEL, REQUIRED, STRIDE, Param
-from .windows import (axes_working, check_window_fits, conv_output_size, effective_kernel, same_padding, size_slips,
-                      warn_untiled, window_geometry)
+from .windows import (AXIS_NAMES, axes_working, check_window_fits, conv_output_size, effective_kernel, same_padding,
+                      size_slips, warn_untiled, window_geometry)
+
+_OUT = Param("out", "channels", "output channels", REQUIRED, aliases=("out_channels", "c"), minimum=1)
+_GROUPS = Param("g", "channels", "groups (`g=in`: depthwise)", 1, aliases=("groups",), minimum=1)
+_IN = Param("in", "int", "input channels, checked against what arrives", None, aliases=("in_channels",), minimum=1)
 
 
-def _conv(ctx: LayerContext) -> LayerResult:
+def _channels(ctx: LayerContext) -> tuple[int, int, int]:
+    """A convolution's (input channels, output channels, groups), `in` standing for the input channels,
+    refused unless the groups divide both and `in=` says what arrives."""
     ctx.need_spatial()
     c_in = ctx.channels
     out, groups = (c_in if ctx.args[n] == "in" else ctx.args[n] for n in ("out", "g"))
@@ -24,6 +32,11 @@ def _conv(ctx: LayerContext) -> LayerResult:
         ctx.fail(f"{ctx.text}: g={groups} does not divide the {c_in} input channels", "g")
     if out % groups:
         ctx.fail(f"{ctx.text}: g={groups} does not divide the {out} output channels", "g")
+    return c_in, out, groups
+
+
+def _conv(ctx: LayerContext) -> LayerResult:
+    c_in, out, groups = _channels(ctx)
     kernel, stride, dilation, pads = window_geometry(ctx)
     spatial = tuple(conv_output_size(n, k, s, a, b, d)
                     for n, k, s, (a, b), d in zip(ctx.spatial, kernel, stride, pads, dilation))
@@ -156,16 +169,142 @@ def _conv_check_input(m, shape):
         raise Unimportable(f"expects {m.in_channels} input channels but receives {shape_text(shape)}")
 
 
+# ------------------------------------------------------------------------------- transposed convolution
+#
+# PyTorch's ConvTranspose: each input position adds its value times the kernel into the output, the kernel's
+# taps d apart and the input's positions s apart; `p` then crops p from each side of what that gives, and
+# `output_padding` adds rows after (on one side only), to reach a size that the floor of a convolution of
+# stride s would have come from.
+
+
+def convt_output_size(n: int, k: int, s: int, p: int, d: int, output_padding: int) -> int:
+    """PyTorch's transposed convolution output size along one axis."""
+    return (n - 1) * s - 2 * p + d * (k - 1) + output_padding + 1
+
+
+def convt_size_working(n: int, k: int, s: int, p: int, d: int, output_padding: int) -> str:
+    """`(14 − 1)·2 − 2·1 + (3 − 1) + 1 + 1`: the output size along one axis, as a formula."""
+    taps = f"({k} − 1)" if d == 1 else f"{d}·({k} − 1)"
+    return f"({n} − 1)·{s} − 2·{p} + {taps} + {output_padding} + 1"
+
+
+def convt_reach(k: int, s: int, d: int) -> int:
+    """The most input positions one output of a transposed convolution reads, from the first to the last,
+    along one axis. The output at x reads input i through tap t where i·s + t·d = x: the taps of one output
+    are every (s/g)-th (g = gcd(s, d)), and the input moves d/g from one of them to the next."""
+    g = math.gcd(s, d)
+    return (k - 1) // (s // g) * (d // g) + 1
+
+
+def _convt_geometry(ctx: LayerContext):
+    """(kernel, stride, dilation, padding, output padding) on each axis; the padding is numbers only."""
+    if isinstance(ctx.args["p"], str):
+        ctx.fail(f"{ctx.text}: `p={ctx.args['p']}` is no padding of a transposed convolution: PyTorch's "
+                 "ConvTranspose takes numbers only, the rows and columns it crops from each side", "p")
+    return tuple(ctx.per_axis(name) for name in ("k", "s", "d", "p", "output_padding"))
+
+
+def _convt(ctx: LayerContext) -> LayerResult:
+    c_in, out, groups = _channels(ctx)
+    kernel, stride, dilation, padding, extra = _convt_geometry(ctx)
+    for axis, (o, s, d) in enumerate(zip(extra, stride, dilation)):
+        if o >= s and o >= d:
+            where = "" if len(set(zip(extra, stride, dilation))) == 1 else f" for the {AXIS_NAMES[ctx.rank][axis]}s"
+            ctx.fail(f"{ctx.text}: output_padding must be smaller than the stride or the dilation (PyTorch's rule), "
+                     f"but it is {o}{where}, where the stride is {s} and the dilation {d}", "output_padding")
+    spatial = tuple(convt_output_size(*axis) for axis in zip(ctx.spatial, kernel, stride, padding, dilation, extra))
+    for size, axis in zip(spatial, zip(ctx.spatial, kernel, stride, padding, dilation, extra)):
+        if size < 1:
+            ctx.fail(f"{ctx.text}: on the input {shape_text(ctx.shape)} its output would have size "
+                     f"{convt_size_working(*axis)} = {size}: the padding crops more than the transposed convolution "
+                     "gives, and PyTorch needs at least 1", "p")
+    weights = c_in * (out // groups) * math.prod(kernel)
+    params = weights + (out if ctx.args["bias"] else 0)
+    macs = weights * math.prod(ctx.spatial)  # as FlopCounterMode counts: every input position times the kernel
+    # The stride is an upsampling: neighbouring outputs are 1/s of an input position apart.
+    window = Window(tuple(convt_reach(k, s, d) for k, s, d in zip(kernel, stride, dilation)),
+                    tuple(Fraction(1, s) for s in stride))
+    return LayerResult((out, *spatial), params=params, macs=macs, window=window)
+
+
+def _convt_working(ctx: LayerContext, result: LayerResult) -> Working:
+    out = result.shape[0]
+    groups = ctx.channels if ctx.args["g"] == "in" else ctx.args["g"]
+    kernel, stride, dilation, padding, extra = _convt_geometry(ctx)
+    weights = f"{ctx.channels}·{out if groups == 1 else f'({out}/{groups})'}·{power(kernel)}"
+    return Working(axes=tuple(convt_size_working(*axis)
+                              for axis in zip(ctx.spatial, kernel, stride, padding, dilation, extra)),
+                   params=f"{weights} + {out}" if ctx.args["bias"] else weights,
+                   macs=f"{weights}·{power(ctx.spatial)}")
+
+
+def _convt_slips(ctx: LayerContext, result: LayerResult, others) -> list[Slip]:
+    out, positions = result.shape[0], math.prod(ctx.spatial)
+    kernel, stride, dilation, padding, extra = _convt_geometry(ctx)
+    slips = [Slip("output", (out, *(conv_output_size(n, k, s, p, p, d)
+                                    for n, k, s, p, d in zip(ctx.spatial, kernel, stride, padding, dilation))),
+                  "the convolution's size rule: a transposed convolution enlarges its input, to "
+                  "(n − 1)·s − 2·p + d·(k − 1) + output_padding + 1")]
+    if any(extra):
+        slips.append(Slip("output", (out, *(n - o for n, o in zip(result.shape[1:], extra))),
+                          "output_padding forgotten: it adds its rows and columns after the rest, on one side"))
+    if ctx.args["bias"]:
+        slips.append(Slip("params", result.params - out, f"bias forgotten: each of the {out} output channels also "
+                                                         f"has a bias, +{out}"))
+    per_output = result.macs // positions * math.prod(result.shape[1:])
+    if per_output != result.macs:
+        slips.append(Slip("products", per_output,
+                          f"counted per output position, as for a convolution: a transposed convolution multiplies "
+                          f"each of the {positions} input positions by the whole kernel, so count those"))
+    return slips
+
+
+def _torch_convt(args, shape, out):
+    return nn_class("ConvTranspose", len(shape) - 1)(
+        shape[0], out[0], args["k"], stride=args["s"], padding=args["p"], output_padding=args["output_padding"],
+        groups=_groups(args, shape), bias=args["bias"], dilation=args["d"])
+
+
+def _convt_text(out, kernel, stride, padding, output_padding, dilation, groups, bias) -> str:
+    return layer_text("CONVT", out, k=same_value(kernel), s=unless(same_value(stride), 1),
+                      p=unless(same_value(padding), 0), output_padding=unless(same_value(output_padding), 0),
+                      d=unless(same_value(dilation), 1), g=unless(groups, 1), bias=False if bias is None else None)
+
+
+def _convt_from_module(m, ctx):
+    # (A padding_mode other than zeros never gets here: ConvTranspose's forward refuses it, and the importer
+    # says so.)
+    output_padding = m.output_padding
+    output_size = ctx.bind(("input", "output_size"), {"output_size": None})["output_size"]
+    if output_size is not None:
+        # The forward chose the output padding that reaches output_size; for this input, the one that gives
+        # the output the trace saw.
+        output_padding = tuple(o - convt_output_size(n, k, s, p, d, 0) for o, n, k, s, p, d in
+                               zip(ctx.out[1:], ctx.inp[1:], m.kernel_size, m.stride, m.padding, m.dilation))
+        ctx.note(f"output_size={value_text(tuple(output_size))} is written as output_padding="
+                 f"{value_text(same_value(output_padding))}, what it comes to for this input")
+    return [_convt_text(m.out_channels, m.kernel_size, m.stride, m.padding, output_padding, m.dilation, m.groups,
+                        m.bias)]
+
+
+def _convt_from_call(ctx):
+    """`F.conv_transpose2d(x, self.weight, self.bias, stride, padding, output_padding, groups, dilation)`: the
+    layer a ConvTranspose module of those parameters would be (its weight is in × out/groups × kernel)."""
+    bound = ctx.bind(("input", "weight", "bias", "stride", "padding", "output_padding", "groups", "dilation"),
+                     {"bias": None, "stride": 1, "padding": 0, "output_padding": 0, "groups": 1, "dilation": 1})
+    ctx.learned("weight", "bias")
+    weight, rank = bound["weight"], len(ctx.inp) - 1
+    as_tuple = (lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,) * rank)
+    return [_convt_text(weight.shape[1] * bound["groups"], tuple(weight.shape[2:]), as_tuple(bound["stride"]),
+                        as_tuple(bound["padding"]), as_tuple(bound["output_padding"]), as_tuple(bound["dilation"]),
+                        bound["groups"], bound["bias"])]
+
+
 ENTRIES = (
     OpSpec("conv", "convolution; rank (1-D, 2-D, 3-D) taken from the input", _conv,
-           (Param("out", "channels", "output channels", REQUIRED, aliases=("out_channels", "c"), minimum=1),
-            KERNEL, STRIDE,
+           (_OUT, KERNEL, STRIDE,
             Param("p", "padding", "padding on each side", 0, aliases=("padding", "pad"), minimum=0),
-            DILATION,
-            Param("g", "channels", "groups (`g=in`: depthwise)", 1, aliases=("groups",), minimum=1),
-            BIAS,
-            Param("in", "int", "input channels, checked against what arrives", None,
-                  aliases=("in_channels",), minimum=1)),
+            DILATION, _GROUPS, BIAS, _IN),
            positional=("out",), aliases={"convolution": {}}, example="CONV(32, k=3, p=1)", module=_torch_conv,
            source=TorchSource("nn.Conv{rank}d", (
                SourceArg("in_channels", value=in_channels, positional=True, channels=True),
@@ -181,4 +320,28 @@ ENTRIES = (
            from_functions=(FromTorch(ranked("torch.nn.functional.conv"), _conv_from_call,
                                      reads_parameters=True),),
            derive=_conv_working, slips=_conv_slips, window="convolution", canonical=_conv_canonical),
+    OpSpec("convt", "transposed convolution, which upsamples; rank (1-D, 2-D, 3-D) taken from the input", _convt,
+           (_OUT, KERNEL, STRIDE,
+            Param("p", "padding", "rows and columns cropped from each side of the output", 0,
+                  aliases=("padding", "pad"), minimum=0),
+            Param("output_padding", "ints", "rows and columns added after, on one side (smaller than s or d)", 0,
+                  aliases=("op",), minimum=0),
+            DILATION, _GROUPS, BIAS, _IN),
+           positional=("out",), aliases={"deconv": {}, "convtranspose": {}}, example="CONVT(64, k=2, s=2)",
+           module=_torch_convt,
+           source=TorchSource("nn.ConvTranspose{rank}d", (
+               SourceArg("in_channels", value=in_channels, positional=True, channels=True),
+               SourceArg("out_channels", "out", out_channels, positional=True,
+                         channels=lambda calls, shape: calls[0]["out"] == "in"),
+               SourceArg("kernel_size", "k"), SourceArg("stride", "s", default=1),
+               SourceArg("padding", "p", default=0), SourceArg("output_padding", "output_padding", default=0),
+               SourceArg("groups", "g", _groups, default=1,
+                         channels=lambda calls, shape: any(args["g"] == "in" for args in calls)),
+               SourceArg("bias", "bias", default=True), SourceArg("dilation", "d", default=1)),
+               channels=lambda channels, args, shape: args["out_channels"]),
+           from_modules=(FromTorch(ranked("torch.nn.ConvTranspose"), _convt_from_module,
+                                   check_input=_conv_check_input),),
+           from_functions=(FromTorch(ranked("torch.nn.functional.conv_transpose"), _convt_from_call,
+                                     reads_parameters=True),),
+           derive=_convt_working, slips=_convt_slips),
 )
