@@ -113,6 +113,65 @@ class Affine(nn.Module):
         return self.scale * x + self.bias
 
 
+class GlobalResponseNorm(nn.Module):
+    """ConvNeXt V2's global response normalisation, channels first: each channel's L2 norm over the
+    positions, divided by the mean of those norms over the channels, scales the input (learned `weight`,
+    `bias`; both start at 0, so that the layer starts as the identity)."""
+
+    def __init__(self, channels: int, eps: float = 1e-6):
+        super().__init__()
+        self.eps, self.channel_dim = eps, 1
+        self.weight = nn.Parameter(torch.zeros(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+
+    def forward(self, x):
+        spatial = tuple(range(2, x.dim()))
+        norms = x.norm(p=2, dim=spatial, keepdim=True)
+        scale = norms / (norms.mean(dim=1, keepdim=True) + self.eps)
+        shape = (1, -1) + (1,) * len(spatial)
+        return x + torch.addcmul(self.bias.view(shape), self.weight.view(shape), x * scale)
+
+
+class BlurPool(nn.Module):
+    """Anti-aliased downsampling as timm's BlurPool2d: padding ⌊(s − 1 + k − 1) / 2⌋ on each side, then a
+    depthwise convolution with the fixed binomial filter, one copy per channel (`channels` given) or one
+    expanded to them (`channels` None)."""
+
+    def __init__(self, channels, filt_size: int = 3, stride: int = 2, pad_mode: str = "reflect"):
+        super().__init__()
+        import math
+
+        self.channels, self.filt_size, self.stride, self.pad_mode = channels, filt_size, stride, pad_mode
+        self.padding = [(stride - 1 + filt_size - 1) // 2] * 4
+        coeffs = torch.tensor([math.comb(filt_size - 1, k) for k in range(filt_size)], dtype=torch.float32)
+        coeffs = coeffs / 2 ** (filt_size - 1)
+        blur = (coeffs[:, None] * coeffs[None, :])[None, None].repeat(channels or 1, 1, 1, 1)
+        self.register_buffer("filt", blur, persistent=False)
+
+    def forward(self, x):
+        x = F.pad(x, self.padding, mode=self.pad_mode)
+        weight = self.filt if self.channels is not None else self.filt.expand(x.shape[1], 1, *self.filt.shape[2:])
+        return F.conv2d(x, weight, stride=self.stride, groups=x.shape[1])
+
+
+class SpaceToDepth(nn.Module):
+    """Each block×block patch of positions as block² times the channels, in timm's order (TResNet's stem):
+    the channel of (row i, column j, channel c) of a patch is (i·block + j)·C + c."""
+
+    def __init__(self, block: int):
+        super().__init__()
+        self.block = block
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        b = self.block
+        x = x.view(n, c, h // b, b, w // b, b).permute(0, 3, 5, 1, 2, 4)
+        return x.reshape(n, c * b * b, h // b, w // b)
+
+    def extra_repr(self) -> str:
+        return f"block={self.block}"
+
+
 class PositionLinear(nn.Linear):
     """nn.Linear applied to the channels at every position (channels moved last and back)."""
 

@@ -1,6 +1,6 @@
 """Normalisation: batch normalisation (BN), layer normalisation over the channels (LN), group and instance
 normalisation (GN, IN), a learned per-channel scale (LAYERSCALE), a learned scale and bias of one number each
-(AFFINE) and local response normalisation (LRN)."""
+(AFFINE), ConvNeXt V2's global response normalisation (GRN) and local response normalisation (LRN)."""
 
 from __future__ import annotations
 
@@ -61,6 +61,21 @@ def _instancenorm_from_module(m, ctx):
 
 def _layerscale(ctx: LayerContext) -> LayerResult:
     return LayerResult(ctx.shape, params=ctx.channels)
+
+
+def _grn(ctx: LayerContext) -> LayerResult:
+    ctx.need_spatial()
+    return LayerResult(ctx.shape, params=2 * ctx.channels)
+
+
+def _grn_from_module(m, ctx):
+    """timm's GlobalResponseNorm: on a tensor with its channels last (ConvNeXt V2's MLP), or first."""
+    if m.channels_last if hasattr(m, "channels_last") else m.channel_dim == -1:
+        if ctx.layout != CHANNELS_LAST:
+            raise Unimportable("it normalises a tensor with its channels last, but this one has them first")
+    elif ctx.layout is not None:
+        raise Unimportable("it normalises a tensor with its channels first, but this one has them last")
+    return [layer_text("GRN", eps=unless(m.eps, 1e-6))]
 
 
 def _per_channel(shape) -> tuple[int, ...]:
@@ -201,12 +216,23 @@ ENTRIES = (
            elementwise=True),
     OpSpec("affine", "a learned scale and bias, one number each (HGNetV2's learnable affine block): 2 parameters",
            lambda ctx: LayerResult(ctx.shape, params=2),
-           (Param("scale", "float", "the scale's first value", 1.0), Param("bias", "float", "the bias's first value", 0.0)),
+           (Param("scale", "float", "the scale's first value", 1.0),
+            Param("bias", "float", "the bias's first value", 0.0)),
            example="AFFINE", module=lambda args, shape, out: OwnModule("Affine", (args["scale"], args["bias"])),
-           source=TorchSource("Affine", (SourceArg("scale", "scale", default=1.0), SourceArg("bias", "bias", default=0.0))),
+           source=TorchSource("Affine", (SourceArg("scale", "scale", default=1.0),
+                                         SourceArg("bias", "bias", default=0.0))),
            from_modules=(FromTorch(("cnnspec.bridge.modules.Affine", "timm.models.hgnet.LearnableAffineBlock"),
                                    lambda m, ctx: ["AFFINE"], by_name=True),),
            elementwise=True),
+    OpSpec("grn", "global response normalisation (ConvNeXt V2): each channel's L2 norm over the positions, "
+                  "divided by their mean over the channels, scales the input; 2·C parameters", _grn,
+           (Param("eps", "float", "added to the mean of the norms", 1e-6),), example="GRN",
+           module=lambda args, shape, out: OwnModule("GlobalResponseNorm", (shape[0], args["eps"])),
+           source=TorchSource("GlobalResponseNorm", (SourceArg("channels", value=in_channels, positional=True),
+                                                     SourceArg("eps", "eps", default=1e-6))),
+           from_modules=(FromTorch(("timm.layers.grn.GlobalResponseNorm",
+                                    "cnnspec.bridge.modules.GlobalResponseNorm"), _grn_from_module, by_name=True,
+                                   layouts=(CHANNELS_LAST,)),)),
     OpSpec("lrn", "local response normalisation", _lrn,
            (Param("size", "int", "neighbouring channels", REQUIRED, minimum=1),
             Param("alpha", "float", "scale", 1e-4), Param("beta", "float", "exponent", 0.75),

@@ -1,4 +1,5 @@
-"""Pooling: MAXPOOL and AVGPOOL over windows, and the adaptive pools (GAP, GMP) to a fixed output size."""
+"""Pooling: MAXPOOL and AVGPOOL over windows, the adaptive pools (GAP, GMP) to a fixed output size, and
+BLURPOOL, a fixed binomial filter with a stride (anti-aliased downsampling)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import math
 from fractions import Fraction
 
 from ..lang.words import shape_text, value_text
-from .entry import (FromTorch, LayerContext, LayerResult, OpSpec, Slip, SourceArg, TorchSource, Unimportable, Window,
+from .entry import (FromTorch, LayerContext, LayerResult, OpSpec, OwnModule, Slip, SourceArg, TorchSource, Unimportable, Window,
                     Working, layer_text, nn_class, per_axis, ranked, same_value, unless)
 from .params import DILATION, REQUIRED, Param
 from .windows import (axes_text, axes_working, check_window_fits, effective_kernel, pool_output_size, size_slips,
@@ -44,6 +45,34 @@ def _pool(ctx: LayerContext, *, dilated: bool) -> LayerResult:
         warn_untiled(ctx, kernel, stride, dilation, pads)
     window = Window(effective_kernel(kernel, dilation), stride)
     return LayerResult((ctx.channels, *spatial), window=window)
+
+
+def blur_padding(k: int, s: int) -> int:
+    """The padding of each side of BLURPOOL, as timm's BlurPool2d pads: ⌊(s − 1 + k − 1) / 2⌋."""
+    return (s - 1 + k - 1) // 2
+
+
+def _blurpool(ctx: LayerContext) -> LayerResult:
+    """timm's BlurPool2d (Zhang 2019): padding, then a depthwise convolution with a fixed binomial filter."""
+    ctx.need_spatial()
+    k, s = ctx.args["k"], ctx.args["s"]
+    if ctx.rank != 2:
+        ctx.fail(f"{ctx.text} takes a 2-D map (C×H×W), not {shape_text(ctx.shape)}")
+    p = blur_padding(k, s)
+    if ctx.args["mode"] == "reflect" and any(p >= n for n in ctx.spatial):
+        ctx.fail(f"{ctx.text}: reflect padding of {p} needs at least {p + 1} positions on each axis, but the input "
+                 f"is {shape_text(ctx.shape)}")
+    spatial = tuple((n + 2 * p - k) // s + 1 for n in ctx.spatial)
+    if any(n < 1 for n in spatial):
+        ctx.fail(f"{ctx.text}: the {k}×{k} filter does not fit the padded {shape_text(ctx.spatial)} input")
+    filters = ctx.channels if ctx.args["per_channel"] else 1
+    return LayerResult((ctx.channels, *spatial), buffers=filters * k * k, macs=ctx.channels * k * k * math.prod(spatial),
+                       window=Window((k, k), (s, s)))
+
+
+def _blurpool_from_module(m, ctx):
+    return [layer_text("BLURPOOL", unless(m.filt_size, 3), s=unless(m.stride, 2), mode=unless(m.pad_mode, "reflect"),
+                       per_channel=unless(m.channels is not None, True))]
 
 
 def adaptive_window(size: int, out: int) -> tuple[int, Fraction]:
@@ -185,6 +214,23 @@ ENTRIES = (
            from_modules=(FromTorch(ranked("torch.nn.AdaptiveAvgPool"), _adaptive_from_module("avg")),),
            from_functions=(FromTorch(ranked("torch.nn.functional.adaptive_avg_pool"), _adaptive_from_call("avg")),
                            FromTorch(("torch.mean", "Tensor.mean"), _mean_from_call))),
+    OpSpec("blurpool", "a fixed binomial blur with a stride, after padding (anti-aliased downsampling, timm's "
+                       "BlurPool2d): k² buffers per channel, no parameters", _blurpool,
+           (Param("k", "int", "filter size", 3, aliases=("filt_size",), minimum=2),
+            Param("s", "int", "stride", 2, aliases=("stride",), minimum=1),
+            Param("mode", "word", "what the padding holds", "reflect",
+                  choices=("reflect", "constant", "replicate", "circular")),
+            Param("per_channel", "bool", "one filter buffer per channel (false: one, expanded)", True)),
+           positional=("k",), example="BLURPOOL(3, s=2)",
+           module=lambda args, shape, out: OwnModule("BlurPool", (shape[0] if args["per_channel"] else None, args["k"],
+                                                                  args["s"], args["mode"])),
+           source=TorchSource("BlurPool", (
+               SourceArg("channels", value=lambda args, shape, out: shape[0] if args["per_channel"] else None,
+                         positional=True),
+               SourceArg("filt_size", "k", default=3), SourceArg("stride", "s", default=2),
+               SourceArg("pad_mode", "mode", default="reflect"))),
+           from_modules=(FromTorch(("timm.layers.blur_pool.BlurPool2d", "cnnspec.bridge.modules.BlurPool"),
+                                   _blurpool_from_module, by_name=True),)),
     OpSpec("adaptivemaxpool", "max pooling to a fixed output size", _adaptive_pool, (_OUT_SIZE,),
            positional=("out",), aliases={"gmp": {"out": 1}}, example="ADAPTIVEMAXPOOL(7)",
            module=lambda args, shape, out: nn_class("AdaptiveMaxPool", len(shape) - 1)(args["out"]),

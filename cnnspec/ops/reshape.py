@@ -1,4 +1,4 @@
-"""Reshaping, padding and resampling: FLATTEN, CHANNELSHUFFLE, SPLIT, SLICE, PAD and RESIZE."""
+"""Reshaping, padding and resampling: FLATTEN, CHANNELSHUFFLE, SPLIT, SLICE, SPACETODEPTH, PAD and RESIZE."""
 
 from __future__ import annotations
 
@@ -66,6 +66,16 @@ def _slice(ctx: LayerContext) -> LayerResult:
     if start >= stop:
         ctx.fail(f"{ctx.text}: start={start} is not before stop={stop}, so the slice has no channel", "start")
     return LayerResult((stop - start, *ctx.spatial))
+
+
+def _space_to_depth(ctx: LayerContext) -> LayerResult:
+    block = ctx.args["block"]
+    if len(ctx.shape) != 3:
+        ctx.fail(f"{ctx.text} takes a 2-D map (C×H×W), not {shape_text(ctx.shape)}")
+    if any(n % block for n in ctx.spatial):
+        ctx.fail(f"{ctx.text}: blocks of {block}×{block} do not tile the {shape_text(ctx.spatial)} positions", "block")
+    return LayerResult((ctx.channels * block * block, *(n // block for n in ctx.spatial)),
+                       window=Window((block, block), (block, block)))
 
 
 _PAD_MODES = ("constant", "zeros", "reflect", "replicate", "circular")
@@ -289,6 +299,13 @@ ENTRIES = (
                               inline="{x}[:, {0}:{1}]",
                               channels=lambda channels, args, shape: args["stop"] - args["start"]),
            from_modules=(FromTorch(("cnnspec.bridge.modules.Slice",), _slice_from_module),), code_word="slicing"),
+    OpSpec("spacetodepth", "each block×block patch of positions as block² times the channels (TResNet's stem)",
+           _space_to_depth, (Param("block", "int", "the side of a patch", REQUIRED, aliases=("bs",), minimum=1),),
+           positional=("block",), example="SPACETODEPTH(4)", module=own_module("SpaceToDepth", "block"),
+           source=TorchSource("SpaceToDepth", (SourceArg("block", "block", positional=True),)),
+           from_modules=(FromTorch(("timm.layers.space_to_depth.SpaceToDepth", "cnnspec.bridge.modules.SpaceToDepth"),
+                                   lambda m, ctx: [layer_text("SPACETODEPTH", getattr(m, "bs", getattr(m, "block", 4)))],
+                                   by_name=True),)),
     OpSpec("pad", "padding of the spatial axes: constant, reflect, replicate, circular; TensorFlow's `same`", _pad,
            (Param("p", "pads", "on both sides of each axis, or `same` (TensorFlow's, for the window k, s, d)", None,
                   aliases=("padding",), minimum=0),

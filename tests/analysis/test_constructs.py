@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 import cnnspec
 from torch_reference import build_on_meta, measure, model_buffers, model_macs, model_params
@@ -237,6 +238,66 @@ class ScaledResidual(nn.Module):
 def test_constant_and_learned_scalar_scales():
     assert_matches("INPUT(4, 6, 6) -> ADD { [] | CONV(4, k=3, p=1) -> SCALE(0.17) } -> RELU -> AFFINE",
                    ScaledResidual, (4, 6, 6))
+
+
+class ResponseNorm(nn.Module):
+    """ConvNeXt V2's global response normalisation, by hand from the paper's pseudo-code (channels last)."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.gamma, self.beta = nn.Parameter(torch.zeros(1, 1, 1, c)), nn.Parameter(torch.zeros(1, 1, 1, c))
+
+    def forward(self, x):
+        x = x.permute(0, 2, 3, 1)
+        gx = torch.norm(x, p=2, dim=(1, 2), keepdim=True)
+        nx = gx / (gx.mean(dim=-1, keepdim=True) + 1e-6)
+        return (self.gamma * (x * nx) + self.beta + x).permute(0, 3, 1, 2)
+
+
+class Blur(nn.Module):
+    """Zhang's anti-aliased downsampling, by hand: reflect padding, a fixed [1, 2, 1]² / 16 filter per channel."""
+
+    def __init__(self, c):
+        super().__init__()
+        taps = torch.tensor([1.0, 2.0, 1.0])
+        self.register_buffer("filt", (taps[:, None] * taps[None, :] / 16).repeat(c, 1, 1, 1))
+
+    def forward(self, x):
+        return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), self.filt, stride=2, groups=x.shape[1])
+
+
+class TResNetStem(nn.Module):
+    """TResNet's space-to-depth stem, by hand: 4×4 patches to 16× the channels, a conv, a blur pool."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.grn, self.blur = nn.Conv2d(48, 8, 3, padding=1), ResponseNorm(8), Blur(8)
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        x = x.view(n, c, h // 4, 4, w // 4, 4).permute(0, 3, 5, 1, 2, 4).reshape(n, c * 16, h // 4, w // 4)
+        return self.blur(self.grn(self.conv(x)))
+
+
+def test_space_to_depth_response_norm_and_blur_pool():
+    report = cnnspec.analyze(cnnspec.parse("INPUT(3, 32, 24) -> SPACETODEPTH(4) -> CONV(8, k=3, p=1) -> GRN -> BLURPOOL"))
+    module = TResNetStem()
+    x = torch.empty(1, 3, 32, 24, device="meta")
+    assert report.output_shape == tuple(module.to("meta")(x).shape[1:])
+    assert [l.params for l in report.layers] == [0, 48 * 8 * 9 + 8, 2 * 8, 0]
+    assert report.totals.params == model_params(module)
+    assert report.totals.buffers == model_buffers(module) == 8 * 9
+    assert report.totals.macs == model_macs(module, (3, 32, 24))
+    assert [l.receptive_field for l in report.layers] == [(4, 4), (12, 12), (12, 12), (20, 20)]
+
+
+def test_space_to_depth_keeps_timm_s_channel_order():
+    from cnnspec.bridge.modules import SpaceToDepth
+
+    x = torch.arange(2 * 8 * 8, dtype=torch.float32).view(1, 2, 8, 8)
+    n, c, h, w = x.shape
+    by_hand = x.view(n, c, h // 4, 4, w // 4, 4).permute(0, 3, 5, 1, 2, 4).reshape(n, c * 16, h // 4, w // 4)
+    assert torch.equal(SpaceToDepth(4)(x), by_hand)
 
 
 # ----------------------------------------------------------------------------- structure of the report

@@ -7,6 +7,33 @@ from cnnspec.cli import main
 
 # name: (spec text, the complete stderr of `cnnspec analyze spec.cnn`)
 SPEC_ERRORS = {
+    'space_to_depth_untiled': (
+        'INPUT(3, 10, 8) -> SPACETODEPTH(4)\n',
+        'spec.cnn:1:33: error: SPACETODEPTH(4): blocks of 4×4 do not tile the 10×8 positions\n'
+        '    INPUT(3, 10, 8) -> SPACETODEPTH(4)\n'
+        '                                    ^\n'),
+    'space_to_depth_on_1d': (
+        'INPUT(3, 16) -> SPACETODEPTH(4)\n',
+        'spec.cnn:1:17: error: SPACETODEPTH(4) takes a 2-D map (C×H×W), not 3×16\n'
+        '    INPUT(3, 16) -> SPACETODEPTH(4)\n'
+        '                    ^~~~~~~~~~~~~~~\n'),
+    'blurpool_reflect_too_small': (
+        'INPUT(3, 1, 1) -> BLURPOOL\n',
+        'spec.cnn:1:19: error: BLURPOOL: reflect padding of 1 needs at least 2 positions on each axis, but the input '
+        'is 3×1×1\n'
+        '    INPUT(3, 1, 1) -> BLURPOOL\n'
+        '                      ^~~~~~~~\n'),
+    'blurpool_on_1d': (
+        'INPUT(3, 16) -> BLURPOOL(3)\n',
+        'spec.cnn:1:17: error: BLURPOOL(3) takes a 2-D map (C×H×W), not 3×16\n'
+        '    INPUT(3, 16) -> BLURPOOL(3)\n'
+        '                    ^~~~~~~~~~~\n'),
+    'grn_on_a_vector': (
+        'INPUT(3) -> GRN\n',
+        'spec.cnn:1:13: error: GRN needs an input with spatial axes (C×L, C×H×W or C×D×H×W), but receives a vector '
+        'of 3 features\n'
+        '    INPUT(3) -> GRN\n'
+        '                ^~~\n'),
     'slice_past_the_channels': (
         'INPUT(8, 4, 4) -> SLICE(12, start=2)\n',
         'spec.cnn:1:25: error: SLICE(12, start=2): stop=12 is past the 8 channels it receives\n'
@@ -805,6 +832,96 @@ SPEC_ERRORS = {
         'spec.cnn:1:22: error: GN(4): each of the 4 groups of the input 4×1×1 holds one value, which normalises to nothing (PyTorch refuses it)\n'
         '    INPUT(4, 1, 1) -> GN(4)\n'
         '                         ^\n',
+    ),
+    'convt_output_padding': (
+        'INPUT(1, 8, 8) -> CONVT(4, k=3, op=1)',
+        "spec.cnn:1:33: error: CONVT(4, k=3, op=1): output_padding must be smaller than the stride or the dilation (PyTorch's rule), but it is 1, where the stride is 1 and the dilation 1\n"
+        '    INPUT(1, 8, 8) -> CONVT(4, k=3, op=1)\n'
+        '                                    ^~~~\n',
+    ),
+    'convt_output_padding_per_axis': (
+        'INPUT(1, 8, 8) -> CONVT(4, k=3, s=(1, 2), output_padding=(1, 1))',
+        "spec.cnn:1:43: error: CONVT(4, k=3, s=(1, 2), output_padding=(1, 1)): output_padding must be smaller than the stride or the dilation (PyTorch's rule), but it is 1 for the rows, where the stride is 1 and the dilation 1\n"
+        '    INPUT(1, 8, 8) -> CONVT(4, k=3, s=(1, 2), output_padding=(1, 1))\n'
+        '                                              ^~~~~~~~~~~~~~~~~~~~~\n',
+    ),
+    'convt_output_padding_dilated': (
+        'INPUT(1, 8, 8) -> CONVT(4, k=3, s=2, d=2, op=2)',
+        "spec.cnn:1:43: error: CONVT(4, k=3, s=2, d=2, op=2): output_padding must be smaller than the stride or the dilation (PyTorch's rule), but it is 2, where the stride is 2 and the dilation 2\n"
+        '    INPUT(1, 8, 8) -> CONVT(4, k=3, s=2, d=2, op=2)\n'
+        '                                              ^~~~\n',
+    ),
+    'convt_output_negative': (
+        'INPUT(1, 1, 1) -> CONVT(4, k=1, p=1)',
+        'spec.cnn:1:33: error: CONVT(4, k=1, p=1): on the input 1×1×1 its output would have (1 − 1)·1 − 2·1 + (1 − 1) + 0 + 1 = −1 rows: the padding crops more than the transposed convolution gives, and PyTorch needs at least 1\n'
+        '    INPUT(1, 1, 1) -> CONVT(4, k=1, p=1)\n'
+        '                                    ^~~\n',
+    ),
+    'convt_output_empty_axis': (
+        'INPUT(1, 5, 1) -> CONVT(4, k=(3, 1), s=2, p=(0, 1), op=1)',
+        'spec.cnn:1:43: error: CONVT(4, k=(3, 1), s=2, p=(0, 1), op=1): on the input 1×5×1 its output would have (1 − 1)·2 − 2·1 + (1 − 1) + 1 + 1 = 0 columns: the padding crops more than the transposed convolution gives, and PyTorch needs at least 1\n'
+        '    INPUT(1, 5, 1) -> CONVT(4, k=(3, 1), s=2, p=(0, 1), op=1)\n'
+        '                                              ^~~~~~~~\n',
+    ),
+    'convt_groups_in': (
+        'INPUT(3, 8, 8) -> CONVT(4, k=2, g=2)',
+        'spec.cnn:1:33: error: CONVT(4, k=2, g=2): g=2 does not divide the 3 input channels\n'
+        '    INPUT(3, 8, 8) -> CONVT(4, k=2, g=2)\n'
+        '                                    ^~~\n',
+    ),
+    'convt_groups_out': (
+        'INPUT(4, 8, 8) -> CONVT(3, k=2, g=2)',
+        'spec.cnn:1:33: error: CONVT(3, k=2, g=2): g=2 does not divide the 3 output channels\n'
+        '    INPUT(4, 8, 8) -> CONVT(3, k=2, g=2)\n'
+        '                                    ^~~\n',
+    ),
+    'convt_padding_same': (
+        'INPUT(1, 8, 8) -> CONVT(4, k=3, p=same)',
+        "spec.cnn:1:35: error: `p` of CONVT cannot be `same`: this padding takes numbers only (`same` and `valid` are CONV's)\n"
+        '    INPUT(1, 8, 8) -> CONVT(4, k=3, p=same)\n'
+        '                                      ^~~~\n',
+    ),
+    'convt_padding_bool': (
+        'INPUT(1, 8, 8) -> CONVT(4, k=3, p=true)',
+        'spec.cnn:1:35: error: `p` of CONVT must be a whole number or a tuple of whole numbers, not true\n'
+        '    INPUT(1, 8, 8) -> CONVT(4, k=3, p=true)\n'
+        '                                      ^~~~\n',
+    ),
+    'pool_padding_valid': (
+        'INPUT(1, 8, 8) -> MAXPOOL(2, p=valid)',
+        "spec.cnn:1:32: error: `p` of MAXPOOL cannot be `valid`: this padding takes numbers only (`same` and `valid` are CONV's)\n"
+        '    INPUT(1, 8, 8) -> MAXPOOL(2, p=valid)\n'
+        '                                   ^~~~~\n',
+    ),
+    'convt_vector': (
+        'INPUT(8) -> CONVT(4, k=2)',
+        'spec.cnn:1:13: error: CONVT(4, k=2) needs an input with spatial axes (C×L, C×H×W or C×D×H×W), but receives a vector of 8 features\n'
+        '    INPUT(8) -> CONVT(4, k=2)\n'
+        '                ^~~~~~~~~~~~~\n',
+    ),
+    'convt_in_checked': (
+        'INPUT(3, 8, 8) -> DECONV(4, k=2, in=4)',
+        'spec.cnn:1:34: error: DECONV(4, k=2, in=4) expects 4 input channels but receives 3 (input 3×8×8)\n'
+        '    INPUT(3, 8, 8) -> DECONV(4, k=2, in=4)\n'
+        '                                     ^~~~\n',
+    ),
+    'convt_needs_k': (
+        'INPUT(3, 8, 8) -> CONVT(4)',
+        'spec.cnn:1:19: error: CONVT needs `k` (kernel size): give it here, e.g. CONVT(64, k=2, s=2), or in a `default CONVT(...)` statement before the network\n'
+        '    INPUT(3, 8, 8) -> CONVT(4)\n'
+        '                      ^~~~~~~~\n',
+    ),
+    'convt_output_padding_negative': (
+        'INPUT(3, 8, 8) -> CONVT(4, k=2, s=2, op=-1)',
+        'spec.cnn:1:41: error: `output_padding` of CONVT must be at least 0, not -1\n'
+        '    INPUT(3, 8, 8) -> CONVT(4, k=2, s=2, op=-1)\n'
+        '                                            ^~\n',
+    ),
+    'convt_output_too_large': (
+        'INPUT(1, 100000) -> CONVT(1, k=2, s=10000)',
+        'spec.cnn:1:21: error: CONVT(1, k=2, s=10000): its output would have a size of 999,990,002, above the limit of 100,000,000\n'
+        '    INPUT(1, 100000) -> CONVT(1, k=2, s=10000)\n'
+        '                        ^~~~~~~~~~~~~~~~~~~~~~\n',
     ),
 }
 
