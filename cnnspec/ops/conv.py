@@ -197,10 +197,7 @@ def convt_reach(k: int, s: int, d: int) -> int:
 
 
 def _convt_geometry(ctx: LayerContext):
-    """(kernel, stride, dilation, padding, output padding) on each axis; the padding is numbers only."""
-    if isinstance(ctx.args["p"], str):
-        ctx.fail(f"{ctx.text}: `p={ctx.args['p']}` is no padding of a transposed convolution: PyTorch's "
-                 "ConvTranspose takes numbers only, the rows and columns it crops from each side", "p")
+    """(kernel, stride, dilation, padding, output padding) on each axis."""
     return tuple(ctx.per_axis(name) for name in ("k", "s", "d", "p", "output_padding"))
 
 
@@ -212,12 +209,13 @@ def _convt(ctx: LayerContext) -> LayerResult:
             where = "" if len(set(zip(extra, stride, dilation))) == 1 else f" for the {AXIS_NAMES[ctx.rank][axis]}s"
             ctx.fail(f"{ctx.text}: output_padding must be smaller than the stride or the dilation (PyTorch's rule), "
                      f"but it is {o}{where}, where the stride is {s} and the dilation {d}", "output_padding")
-    spatial = tuple(convt_output_size(*axis) for axis in zip(ctx.spatial, kernel, stride, padding, dilation, extra))
-    for size, axis in zip(spatial, zip(ctx.spatial, kernel, stride, padding, dilation, extra)):
+    axes = tuple(zip(ctx.spatial, kernel, stride, padding, dilation, extra))
+    spatial = tuple(convt_output_size(*axis) for axis in axes)
+    for noun, size, axis in zip(AXIS_NAMES[ctx.rank], spatial, axes):
         if size < 1:
-            ctx.fail(f"{ctx.text}: on the input {shape_text(ctx.shape)} its output would have size "
-                     f"{convt_size_working(*axis)} = {size}: the padding crops more than the transposed convolution "
-                     "gives, and PyTorch needs at least 1", "p")
+            ctx.fail(f"{ctx.text}: on the input {shape_text(ctx.shape)} its output would have "
+                     f"{convt_size_working(*axis)} = {str(size).replace('-', '−')} {noun}s: the padding crops more "
+                     "than the transposed convolution gives, and PyTorch needs at least 1", "p")
     weights = c_in * (out // groups) * math.prod(kernel)
     params = weights + (out if ctx.args["bias"] else 0)
     macs = weights * math.prod(ctx.spatial)  # as FlopCounterMode counts: every input position times the kernel
@@ -322,7 +320,7 @@ ENTRIES = (
            derive=_conv_working, slips=_conv_slips, window="convolution", canonical=_conv_canonical),
     OpSpec("convt", "transposed convolution, which upsamples; rank (1-D, 2-D, 3-D) taken from the input", _convt,
            (_OUT, KERNEL, STRIDE,
-            Param("p", "padding", "rows and columns cropped from each side of the output", 0,
+            Param("p", "ints", "rows and columns cropped from each side of the output", 0,
                   aliases=("padding", "pad"), minimum=0),
             Param("output_padding", "ints", "rows and columns added after, on one side (smaller than s or d)", 0,
                   aliases=("op",), minimum=0),

@@ -43,7 +43,11 @@ class Param:
             return "in"
         if isinstance(value, Word) and self.kind not in ("word", "padding", "pads"):
             written_here = value.span == span and not value.span.text.startswith(("'", '"'))
-            if value.lower() in ("same", "valid"):
+            if value.lower() in ("same", "valid") and self.name == "p" and self.kind == "ints":
+                # a pooling layer's or a transposed convolution's padding
+                resolver.error(f"{where} cannot be `{value}`: this padding takes numbers only (`same` and `valid` "
+                               "are CONV's)", span)
+            elif value.lower() in ("same", "valid"):
                 resolver.error(f"{where} cannot be `{value}`; only padding can", span)
             elif written_here:  # a bare name that is no variable
                 resolver.undefined(str(value), span)
