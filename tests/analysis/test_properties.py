@@ -121,6 +121,7 @@ class Scale(nn.Module):
 
 
 CONV = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}
+CONVT = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}
 MAXPOOL = {1: nn.MaxPool1d, 2: nn.MaxPool2d, 3: nn.MaxPool3d}
 AVGPOOL = {1: nn.AvgPool1d, 2: nn.AvgPool2d, 3: nn.AvgPool3d}
 ADAPTIVE_AVG = {1: nn.AdaptiveAvgPool1d, 2: nn.AdaptiveAvgPool2d, 3: nn.AdaptiveAvgPool3d}
@@ -146,6 +147,11 @@ def per_axis(value, rank: int) -> Optional[tuple]:
 def conv_size(n: int, k: int, s: int, before: int, after: int, d: int) -> int:
     # torch.nn.Conv*d docs: floor((n + padding - dilation·(k − 1) − 1) / stride) + 1
     return (n + before + after - d * (k - 1) - 1) // s + 1
+
+
+def convt_size(n: int, k: int, s: int, p: int, d: int, output_padding: int) -> int:
+    # torch.nn.ConvTranspose*d docs: (n − 1)·stride − 2·padding + dilation·(k − 1) + output_padding + 1
+    return (n - 1) * s - 2 * p + d * (k - 1) + output_padding + 1
 
 
 def pool_size(n: int, k: int, s: int, p: int, d: int, ceil: bool) -> int:
@@ -398,6 +404,45 @@ def draw_conv(draw, shape: Shape) -> Optional[LayerChoice]:
     ]
     name = case(draw, draw(st.sampled_from(["conv", "conv", "conv", "convolution"])))
     return LayerChoice("conv", call_text(draw, name, args, positional=0), apply, module)
+
+
+def draw_convt(draw, shape: Shape) -> Optional[LayerChoice]:
+    rank = rank_of(shape)
+    groups = draw(st.sampled_from([1, 1, 1] + [g for g in range(1, shape[0] + 1) if shape[0] % g == 0]))
+    out = groups * draw(st.integers(1, max(1, MAX_CHANNELS // groups)))
+    kernel, stride, padding, dilation, output_padding = (
+        axis_values(draw, rank, st.integers(low, high)) for low, high in ((1, 4), (1, 3), (0, 3), (1, 2), (0, 2)))
+    bias = draw(st.booleans())
+
+    def apply(x: Shape) -> Optional[Shape]:
+        r = rank_of(x)
+        if r == 0 or x[0] % groups or out % groups:
+            return None
+        axes = [per_axis(v, r) for v in (kernel, stride, padding, dilation, output_padding)]
+        # aten: "output padding must be smaller than either stride or dilation", on each axis
+        if None in axes or any(o >= s and o >= d for _, s, _, d, o in zip(*axes)):
+            return None
+        sizes = tuple(convt_size(n, *axis) for n, *axis in zip(x[1:], *axes))
+        return (out, *sizes) if min(sizes) >= 1 and max(sizes) <= MAX_SIZE else None
+
+    def module(x: Shape) -> nn.Module:
+        return CONVT[rank_of(x)](x[0], out, kernel, stride=stride, padding=padding, output_padding=output_padding,
+                                 groups=groups, bias=bias, dilation=dilation)
+
+    if apply(shape) is None:
+        return None
+    args = [
+        (["out", "out_channels", "c"], out, True),
+        (["k", "kernel", "kernel_size"], kernel, True),
+        (["s", "stride"], stride, stride != 1 or maybe(draw)),
+        (["p", "padding", "pad"], padding, padding != 0 or maybe(draw)),
+        (["output_padding", "op"], output_padding, output_padding != 0 or maybe(draw)),
+        (["d", "dilation"], dilation, dilation != 1 or maybe(draw)),
+        (["g", "groups"], groups, groups != 1 or maybe(draw)),
+        (["bias"], bias, not bias or maybe(draw)),
+    ]
+    name = case(draw, draw(st.sampled_from(["convt", "convt", "deconv", "convtranspose"])))
+    return LayerChoice("convt", call_text(draw, name, args, positional=0), apply, module)
 
 
 def draw_pool(draw, shape: Shape, kind: str) -> Optional[LayerChoice]:
@@ -663,7 +708,7 @@ def draw_pad(draw, shape: Shape) -> Optional[LayerChoice]:
 
 
 SPATIAL_KINDS = ["conv", "conv", "conv", "maxpool", "maxpool", "avgpool", "avgpool", "adaptiveavgpool",
-                 "adaptivemaxpool", "lrn", "resize", "resize", "pad"]
+                 "adaptivemaxpool", "lrn", "resize", "resize", "pad", "convt"]
 ANY_RANK_KINDS = ["relu", "relu", "sigmoid", "tanh", "leakyrelu", "gelu", "softmax", "identity", "bn", "bn",
                   "dropout", "flatten", "fc", "ln", "pwlinear", "layerscale", "gn", "in"]
 
@@ -674,6 +719,8 @@ def draw_layer(draw, shape: Shape) -> Optional[LayerChoice]:
     kind = draw(st.sampled_from(SPATIAL_KINDS if spatial else ANY_RANK_KINDS))
     if kind == "conv":
         return draw_conv(draw, shape)
+    if kind == "convt":
+        return draw_convt(draw, shape)
     if kind in ("maxpool", "avgpool"):
         return draw_pool(draw, shape, kind)
     if kind in ("adaptiveavgpool", "adaptivemaxpool"):
