@@ -228,6 +228,13 @@ SMALL = {
         INPUT(4, 16, 16) -> skip(4) -> skip(8, s=2, t=2) -> skip(8, t=3) -> skip(8, t=3) -> skip(16, s=2)
         -> GAP -> FLATTEN -> FC(2)
     """,
+    # `conv_bn` is left out of unit's first call (a count of 0), so its class is first met in the second one;
+    # Unit calls it, so ConvBn must be written first (it was written after, and called with no arguments)
+    "block_first_met_in_a_later_call": """
+        block conv_bn(c) { CONV(c, k=1, bias=false) -> BN }
+        block unit(c, t=1) { [conv_bn(c * t)] * (t != 1) -> CONV(c, k=3, p=1) -> RELU }
+        INPUT(4, 8, 8) -> unit(4) -> unit(8, t=2) -> GAP -> FLATTEN -> FC(2)
+    """,
     "one_dimensional": "INPUT(1, 9) -> CONV(2, k=3) -> RESIZE(size=11, mode=linear) -> RESIZE(scale=1.5) -> FC(2)",
     "fc_on_a_map": "INPUT(3, 8, 8) -> stem: CONV(4, k=3) -> act: RELU -> head: FC(5)",
 }

@@ -42,6 +42,7 @@ def assign_classes(root: Scope, taken: set[str]) -> list[ClassDef]:
     _find_class_blocks(root.items, class_blocks)
     classes: list[ClassDef] = []
     _assign(root.items, class_blocks, classes)
+    classes = _inner_first(classes)
     taken = set(taken)
     counts: dict[str, int] = {}
     for cdef in classes:
@@ -54,6 +55,39 @@ def assign_classes(root: Scope, taken: set[str]) -> list[ClassDef]:
         taken.add(name)
         cdef.name = name
     return classes
+
+
+def _inner_first(classes: list[ClassDef]) -> list[ClassDef]:
+    """The classes ordered so that each comes after every class its instances hold: a class's call is
+    written with that class's parameters, known once it is written. A class first met in a later call of
+    another (`conv_bn` where a count of 0 left it out of the first call) would otherwise come after it."""
+    ordered: list[ClassDef] = []
+    placed: set[int] = set()
+
+    def place(cdef: ClassDef) -> None:
+        if id(cdef) in placed:
+            return
+        placed.add(id(cdef))
+        for inner in _held_classes(cdef):
+            place(inner)
+        ordered.append(cdef)
+
+    for cdef in classes:
+        place(cdef)
+    return ordered
+
+
+def _held_classes(cdef: ClassDef) -> list[ClassDef]:
+    """The classes of the scopes an instance of `cdef` holds, itself or in the scopes written inline in it."""
+    held: list[ClassDef] = []
+    pending = [item.scope for instance in cdef.instances for item in walk_scope_items(instance.items)]
+    while pending:
+        scope = pending.pop(0)
+        if scope.cls is None:
+            pending.extend(item.scope for item in walk_scope_items(scope.items))
+        elif scope.cls is not cdef and all(scope.cls is not c for c in held):
+            held.append(scope.cls)
+    return held
 
 
 def _find_class_blocks(items, class_blocks: set[str]) -> None:
