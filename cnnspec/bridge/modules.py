@@ -154,6 +154,24 @@ class BlurPool(nn.Module):
         return F.conv2d(x, weight, stride=self.stride, groups=x.shape[1])
 
 
+class StdConv2d(nn.Conv2d):
+    """A 2-D convolution whose weight is standardised per output channel as it is used (timm's StdConv2d), and
+    with `gain` scaled by a learned gain per output channel times gamma / √fan-in (timm's ScaledStdConv2d)."""
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, gain=False, gamma=1.0, eps=1e-6):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias)
+        self.eps = eps
+        self.scale = gamma * self.weight[0].numel() ** -0.5
+        self.gain = nn.Parameter(torch.ones(out_channels, 1, 1, 1)) if gain else None
+
+    def forward(self, x):
+        scale = None if self.gain is None else (self.gain * self.scale).view(-1)
+        weight = F.batch_norm(self.weight.reshape(1, self.out_channels, -1), None, None, weight=scale,
+                              training=True, momentum=0.0, eps=self.eps).reshape_as(self.weight)
+        return F.conv2d(x, weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
 class SpaceToDepth(nn.Module):
     """Each block×block patch of positions as block² times the channels, in timm's order (TResNet's stem):
     the channel of (row i, column j, channel c) of a patch is (i·block + j)·C + c."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
+from dataclasses import replace
 from types import SimpleNamespace
 
 from ..lang.words import shape_text, value_text
-from .entry import (FromTorch, LayerContext, LayerResult, OpSpec, Slip, SourceArg, TorchSource, Unimportable, Window,
+from .entry import (FromTorch, LayerContext, LayerResult, OpSpec, OwnModule, Slip, SourceArg, TorchSource, Unimportable, Window,
                     Working, in_channels, layer_text, nn_class, out_channels, power, ranked, same_value, unless)
 from .params import BIAS, DILATION, KERNEL, REQUIRED, STRIDE, Param
 from .windows import (AXIS_NAMES, axes_working, check_window_fits, conv_output_size, effective_kernel, same_padding,
@@ -136,7 +137,8 @@ def _conv_canonical(args: dict, shape: tuple) -> dict:
     return args
 
 
-def _conv_from_module(m, ctx):
+def _conv_from_module(m, ctx, name="CONV", **more):
+    """CONV (or `name`, with the `more` arguments) of a torch Conv module's arguments."""
     if m.padding_mode != "zeros":
         ctx.note(f"padding_mode={m.padding_mode!r}; cnnspec pads with zeros (shapes and counts are the same)")
     padding = m.padding
@@ -144,9 +146,9 @@ def _conv_from_module(m, ctx):
         padding = "same" if padding == "same" else 0
     else:
         padding = same_value(padding)
-    return [layer_text("CONV", m.out_channels, k=same_value(m.kernel_size), s=unless(same_value(m.stride), 1),
+    return [layer_text(name, m.out_channels, k=same_value(m.kernel_size), s=unless(same_value(m.stride), 1),
                        p=unless(padding, 0), d=unless(same_value(m.dilation), 1), g=unless(m.groups, 1),
-                       bias=False if m.bias is None else None)]
+                       bias=False if m.bias is None else None, **more)]
 
 
 def _conv_from_call(ctx):
@@ -298,22 +300,51 @@ def _convt_from_call(ctx):
                         bound["groups"], bound["bias"])]
 
 
+_CONV_SOURCE_ARGS = (
+    SourceArg("in_channels", value=in_channels, positional=True, channels=True),
+    SourceArg("out_channels", "out", out_channels, positional=True,
+              channels=lambda calls, shape: calls[0]["out"] == "in"),
+    SourceArg("kernel_size", "k"), SourceArg("stride", "s", default=1),
+    SourceArg("padding", "p", default=0), SourceArg("dilation", "d", default=1),
+    SourceArg("groups", "g", _groups, default=1,
+              channels=lambda calls, shape: any(args["g"] == "in" for args in calls)),
+    SourceArg("bias", "bias", default=True))
+
+
+def _wsconv(ctx: LayerContext) -> LayerResult:
+    """A convolution whose weight is standardised as it is used (timm's StdConv2d; ScaledStdConv2d with a learned
+    gain per output channel): the counts of CONV, and the gain's parameters."""
+    if ctx.rank != 2:
+        ctx.fail(f"{ctx.text} takes a 2-D map (C×H×W), not {shape_text(ctx.shape)}")
+    result = _conv(ctx)
+    return replace(result, params=result.params + (result.shape[0] if ctx.args["gain"] else 0))
+
+
+def _torch_wsconv(args, shape, out):
+    return OwnModule("StdConv2d", (shape[0], out[0], args["k"], args["s"], args["p"], args["d"], _groups(args, shape),
+                                   args["bias"], args["gain"], args["gamma"], args["eps"]))
+
+
+def _wsconv_from_module(m, ctx):
+    """timm's StdConv2d, ScaledStdConv2d and their `Same` forms (TensorFlow's padding first, as a PAD)."""
+    gain = getattr(m, "gain", None) is not None
+    gamma = m.scale * math.prod(m.weight.shape[1:]) ** 0.5 if gain else 1.0
+    pad = []
+    if getattr(m, "same_pad", False):
+        pad = [layer_text("PAD", "same", k=same_value(m.kernel_size), s=unless(same_value(m.stride), 1),
+                          d=unless(same_value(m.dilation), 1))]
+    return pad + _conv_from_module(m, ctx, "WSCONV", gain=gain or None, gamma=unless(round(gamma, 12), 1.0),
+                                   eps=unless(m.eps, 1e-6))
+
+
 ENTRIES = (
     OpSpec("conv", "convolution; rank (1-D, 2-D, 3-D) taken from the input", _conv,
            (_OUT, KERNEL, STRIDE,
             Param("p", "padding", "padding on each side", 0, aliases=("padding", "pad"), minimum=0),
             DILATION, _GROUPS, BIAS, _IN),
            positional=("out",), aliases={"convolution": {}}, example="CONV(32, k=3, p=1)", module=_torch_conv,
-           source=TorchSource("nn.Conv{rank}d", (
-               SourceArg("in_channels", value=in_channels, positional=True, channels=True),
-               SourceArg("out_channels", "out", out_channels, positional=True,
-                         channels=lambda calls, shape: calls[0]["out"] == "in"),
-               SourceArg("kernel_size", "k"), SourceArg("stride", "s", default=1),
-               SourceArg("padding", "p", default=0), SourceArg("dilation", "d", default=1),
-               SourceArg("groups", "g", _groups, default=1,
-                         channels=lambda calls, shape: any(args["g"] == "in" for args in calls)),
-               SourceArg("bias", "bias", default=True)),
-               channels=lambda channels, args, shape: args["out_channels"]),
+           source=TorchSource("nn.Conv{rank}d", _CONV_SOURCE_ARGS,
+                              channels=lambda channels, args, shape: args["out_channels"]),
            from_modules=(FromTorch(ranked("torch.nn.Conv"), _conv_from_module, check_input=_conv_check_input),),
            from_functions=(FromTorch(ranked("torch.nn.functional.conv"), _conv_from_call,
                                      reads_parameters=True),),
@@ -342,4 +373,20 @@ ENTRIES = (
            from_functions=(FromTorch(ranked("torch.nn.functional.conv_transpose"), _convt_from_call,
                                      reads_parameters=True),),
            derive=_convt_working, slips=_convt_slips),
+    OpSpec("wsconv", "2-D convolution with its weight standardised per output channel as it is used (BiT, NFNet); "
+                     "`gain=true`: and scaled by a learned gain per output channel", _wsconv,
+           (_OUT, KERNEL, STRIDE,
+            Param("p", "padding", "padding on each side", 0, aliases=("padding", "pad"), minimum=0),
+            DILATION, _GROUPS, BIAS, _IN,
+            Param("gain", "bool", "a learned gain per output channel (ScaledStdConv2d)", False),
+            Param("gamma", "float", "the gain's constant factor (with `gain`)", 1.0),
+            Param("eps", "float", "added to the weights' variance", 1e-6)),
+           positional=("out",), example="WSCONV(64, k=3, p=1, gain=true)", module=_torch_wsconv,
+           source=TorchSource("StdConv2d", _CONV_SOURCE_ARGS + (
+               SourceArg("gain", "gain", default=False), SourceArg("gamma", "gamma", default=1.0),
+               SourceArg("eps", "eps", default=1e-6)), channels=lambda channels, args, shape: args["out_channels"]),
+           from_modules=(FromTorch(tuple(f"timm.layers.std_conv.{name}" for name in (
+               "StdConv2d", "StdConv2dSame", "ScaledStdConv2d", "ScaledStdConv2dSame")) +
+               ("cnnspec.bridge.modules.StdConv2d",), _wsconv_from_module, by_name=True),),
+           window="convolution", canonical=_conv_canonical),
 )

@@ -60,7 +60,12 @@ def _instancenorm_from_module(m, ctx):
 
 
 def _layerscale(ctx: LayerContext) -> LayerResult:
-    return LayerResult(ctx.shape, params=ctx.channels)
+    return LayerResult(ctx.shape, params=1 if ctx.args["shared"] else ctx.channels)
+
+
+def _scale_shape(args, shape) -> tuple[int, ...]:
+    """LAYERSCALE's factors: one per channel, broadcast over the positions, or one for all (`shared`)."""
+    return (1,) if args["shared"] else _per_channel(shape)
 
 
 def _grn(ctx: LayerContext) -> LayerResult:
@@ -206,13 +211,14 @@ ENTRIES = (
                SourceArg("eps", "eps", default=1e-5), SourceArg("affine", "affine", default=False))),
            from_modules=(FromTorch(ranked("torch.nn.InstanceNorm"), _instancenorm_from_module),)),
     OpSpec("layerscale", "a learned factor per channel (ConvNeXt's layer scale): C parameters", _layerscale,
-           (Param("init", "float", "the factors' first value", 1e-6),),
+           (Param("init", "float", "the factors' first value", 1e-6),
+            Param("shared", "bool", "one factor for every channel (NFNet's skip-init gain)", False)),
            positional=("init",), example="LAYERSCALE(1e-6)",
-           module=lambda args, shape, out: OwnModule("LayerScale", (_per_channel(shape), args["init"])),
+           module=lambda args, shape, out: OwnModule("LayerScale", (_scale_shape(args, shape), args["init"])),
            source=TorchSource("LayerScale", (
-               SourceArg("shape", value=lambda args, shape, out: _per_channel(shape), positional=True),
+               SourceArg("shape", value=lambda args, shape, out: _scale_shape(args, shape), positional=True),
                SourceArg("init", "init", default=1e-6)), attribute="layer_scale"),
-           from_modules=(FromTorch(("cnnspec.bridge.modules.LayerScale",), lambda m, ctx: ["LAYERSCALE"]),),
+           from_modules=(FromTorch(("cnnspec.bridge.modules.LayerScale",), lambda m, ctx: [layer_text("LAYERSCALE", shared=m.weight.numel() == 1 or None)]),),
            elementwise=True),
     OpSpec("affine", "a learned scale and bias, one number each (HGNetV2's learnable affine block): 2 parameters",
            lambda ctx: LayerResult(ctx.shape, params=2),

@@ -300,6 +300,68 @@ def test_space_to_depth_keeps_timm_s_channel_order():
     assert torch.equal(SpaceToDepth(4)(x), by_hand)
 
 
+class ScaledStdConv(nn.Conv2d):
+    """NF-ResNet's scaled weight standardisation, by hand (Brock et al. 2021): each filter standardised to zero
+    mean and unit variance, times a learned gain over √fan-in."""
+
+    def __init__(self, c_in, c_out, k, **kw):
+        super().__init__(c_in, c_out, k, **kw)
+        self.gain = nn.Parameter(torch.ones(c_out, 1, 1, 1))
+
+    def forward(self, x):
+        w = self.weight
+        mean, var = w.mean(dim=(1, 2, 3), keepdim=True), w.var(dim=(1, 2, 3), unbiased=False, keepdim=True)
+        w = (w - mean) / torch.sqrt(var * w[0].numel() + 1e-4) * self.gain
+        return F.conv2d(x, w, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class NormFree(nn.Module):
+    """An NF block by hand: standardised convs, a skip-init gain (one learned number) multiplied in place."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = ScaledStdConv(4, 8, 3, padding=1, stride=2)
+        self.conv2 = ScaledStdConv(8, 8, 3, padding=1, bias=False)
+        self.skipinit_gain = nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        out = self.conv2(torch.relu(self.conv1(x)))
+        out.mul_(self.skipinit_gain)
+        return out
+
+
+def test_weight_standardised_convs_and_a_shared_scale():
+    report = cnnspec.analyze(cnnspec.parse(
+        "INPUT(4, 9, 9) -> WSCONV(8, k=3, s=2, p=1, gain=true) -> RELU -> WSCONV(8, k=3, p=1, bias=false, gain=true)"
+        " -> LAYERSCALE(0, shared=true)"))
+    module = NormFree()
+    assert report.output_shape == tuple(module.to("meta")(torch.empty(1, 4, 9, 9, device="meta")).shape[1:])
+    assert report.totals.params == model_params(module)
+    assert report.totals.macs == model_macs(module, (4, 9, 9))
+    lowered = cnnspec.lower(cnnspec.parse(
+        "INPUT(4, 9, 9) -> WSCONV(8, k=3, s=2, p=1, gain=true, eps=0.0001) -> RELU -> WSCONV(8, k=3, bias=false)"))
+    assert " ".join(cnnspec.from_torch(lowered, (4, 9, 9)).splitlines()[1:]) == (
+        "INPUT(4, 9, 9) -> WSCONV(8, k=3, s=2, p=1, gain=true, eps=0.0001) -> RELU -> WSCONV(8, k=3, bias=false)")
+
+
+class SkipInit(nn.Module):
+    """NFNet's skip-init: `out.mul_(self.gain)` changes `out` in place and drops the call's value."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.gain = nn.Conv2d(2, 2, 1), nn.Parameter(torch.zeros(()))
+
+    def forward(self, x):
+        out = self.conv(x)
+        out.mul_(self.gain)
+        return out + x
+
+
+def test_an_in_place_product_whose_value_is_dropped_is_on_the_path():
+    assert cnnspec.from_torch(SkipInit(), (2, 4, 4)).splitlines()[-1] == (
+        "INPUT(2, 4, 4) -> ADD { CONV(2, k=1) -> LAYERSCALE(shared=true) | [] }")
+
+
 # ----------------------------------------------------------------------------- structure of the report
 
 

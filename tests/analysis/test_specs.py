@@ -26,8 +26,8 @@ CASES = sorted(REFERENCE_MODELS)
 # a reference module here. Anything else without a reference fails below.
 # The modern CNNs are checked by test_modern_specs.py; resnet_blocks.cnn is the block library they import;
 # ConvNeXt-T, RegNetY-400MF, EfficientNetV2-S and DenseNet-121 as torchvision writes it by
-# test_reference_zoo_specs.py.
-TESTED_ELSEWHERE: set[str] = set(MODERN_PUBLISHED) | set(ZOO_SPECS) | {"resnet_blocks"}
+# test_reference_zoo_specs.py; U-Net, whose skips join with torch.cat (no leaf module), by test_transposed.py.
+TESTED_ELSEWHERE: set[str] = set(MODERN_PUBLISHED) | set(ZOO_SPECS) | {"resnet_blocks", "unet"}
 
 # (total params, total MACs), as published; None where nothing is published
 # (such models are still compared with torch layer by layer). Deliberately

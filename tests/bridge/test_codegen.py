@@ -27,7 +27,10 @@ from cnnspec import lower
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
-NETWORKS = sorted(p.stem for p in SPECS.glob("*.cnn") if p.stem != "resnet_blocks")
+# unet.cnn joins its skips with named outputs, which generated source does not write yet (test_transposed.py
+# checks that it says so, and generates U-Net's nest of branches instead).
+NAMED_OUTPUTS = {"unet"}
+NETWORKS = sorted(p.stem for p in SPECS.glob("*.cnn") if p.stem != "resnet_blocks" and p.stem not in NAMED_OUTPUTS)
 
 
 @functools.cache

@@ -798,7 +798,7 @@ class Scaled(nn.Module):
     def __init__(self):
         super().__init__()
         self.conv = nn.Conv2d(1, 2, 3)
-        self.gamma = nn.Parameter(torch.ones(1))
+        self.gamma = nn.Parameter(torch.ones(6))  # a factor per column, not per channel
 
     def forward(self, x):
         return self.conv(x) * self.gamma

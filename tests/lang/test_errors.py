@@ -7,6 +7,11 @@ from cnnspec.cli import main
 
 # name: (spec text, the complete stderr of `cnnspec analyze spec.cnn`)
 SPEC_ERRORS = {
+    'wsconv_on_1d': (
+        'INPUT(3, 16) -> WSCONV(8, k=3)\n',
+        'spec.cnn:1:17: error: WSCONV(8, k=3) takes a 2-D map (C×H×W), not 3×16\n'
+        '    INPUT(3, 16) -> WSCONV(8, k=3)\n'
+        '                    ^~~~~~~~~~~~~~\n'),
     'space_to_depth_untiled': (
         'INPUT(3, 10, 8) -> SPACETODEPTH(4)\n',
         'spec.cnn:1:33: error: SPACETODEPTH(4): blocks of 4×4 do not tile the 10×8 positions\n'

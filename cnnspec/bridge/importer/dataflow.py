@@ -6,6 +6,7 @@ refuses is its registry entry's (ops.FromTorch)."""
 
 from __future__ import annotations
 
+import math
 import operator
 from dataclasses import dataclass, replace
 
@@ -253,16 +254,19 @@ _PARAMETER_VIEWS = frozenset((".view", ".reshape", ".unsqueeze", ".squeeze", ".f
 
 def _layer_scale(trace: Trace, node, nodes: dict, params: dict, layout) -> FlowNode | None:
     """`x * self.gamma` (or `x.mul(self.gamma.view(1, -1, 1, 1))`), a parameter with one factor per channel of x
-    that broadcasts over the positions: LAYERSCALE. None for any other product."""
+    that broadcasts over the positions: LAYERSCALE; one factor for all (`out.mul_(self.skipinit_gain)`):
+    LAYERSCALE(shared=true). None for any other product."""
     operands = [a for a in node.args[:2]]
     if len(operands) != 2:
         return None
     tensors = [a for a in operands if a in nodes]
     factors = [a for a in operands if a in params]
-    if len(tensors) != 1 or len(factors) != 1:
-        return None
+    if len(tensors) != 1 or len(factors) != 1 or not trace.learned.get(params[factors[0]], True):
+        return None  # (a buffer is no learned factor)
     x, factor = trace.value(tensors[0]).shape, trace.value(factors[0]).shape
     channel = len(x) - 1 if layout == CHANNELS_LAST else 1
+    if math.prod(factor) == 1 and len(factor) <= len(x):
+        return FlowNode(("LAYERSCALE(shared=true)",), (tensors[0],), layout=layout)  # one learned factor for all
     aligned = (1,) * (len(x) - len(factor)) + tuple(factor)
     if len(aligned) != len(x) or any(n != (x[channel] if axis == channel else 1) for axis, n in enumerate(aligned)):
         return None

@@ -34,12 +34,12 @@ class Kinds:
     def of_module(self, module) -> tuple[OpSpec, FromTorch] | None:
         """The kind a module imports as; None for one to trace through or to refuse. A subclass counts as its
         base only when it keeps the base's forward."""
+        for package, name, kind in self.by_name:  # first: timm's StdConv2d is an nn.Conv2d of another forward
+            if type(module).__name__ == name and type(module).__module__.startswith(package):
+                return kind
         for cls in type(module).__mro__:
             if cls in self.classes:
                 return self.classes[cls] if type(module).forward is cls.forward else None
-        for package, name, kind in self.by_name:
-            if type(module).__name__ == name and type(module).__module__.startswith(package):
-                return kind
         return None
 
     def of_node(self, node, root) -> tuple[OpSpec | None, FromTorch] | None:

@@ -249,6 +249,7 @@ class Trace:
                             f"traced it") from None
         self.graph = graph
         self.order = {n: i for i, n in enumerate(self.graph.nodes)}
+        _follow_in_place(self.graph, self.order)
         placeholders = [n for n in self.graph.nodes if n.op == "placeholder"]
         if not placeholders:
             raise self.fail(f"the forward of {self.label} takes no input")
@@ -391,3 +392,12 @@ def _function_name(node) -> str:
         module = "operator"
     module = _PUBLIC_MODULES.get(module, module)
     return f"{module}.{name}" if module else name
+
+
+def _follow_in_place(graph, order: dict) -> None:
+    """`out.mul_(g)` changes `out` and its value is often dropped (NFNet's skip-init gain): the nodes after it
+    that read `out` read the call's value instead, so that it is on the path to the output."""
+    for node in graph.nodes:
+        if node.op == "call_method" and node.target.endswith("_") and not node.target.endswith("__") and \
+                node.args and isinstance(node.args[0], type(node)):
+            node.args[0].replace_all_uses_with(node, delete_user_cb=lambda user: order[user] > order[node])
