@@ -172,6 +172,17 @@ class StdConv2d(nn.Conv2d):
         return F.conv2d(x, weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
+class ChannelConv(nn.Module):
+    """ECA's 1-D convolution across the channels of an N×C×1×1 map: the channels as the positions of one row."""
+
+    def __init__(self, k: int = 3, bias: bool = False):
+        super().__init__()
+        self.conv = nn.Conv1d(1, 1, k, padding=(k - 1) // 2, bias=bias)
+
+    def forward(self, x):
+        return self.conv(x.view(x.shape[0], 1, -1)).view(x.shape)
+
+
 class SpaceToDepth(nn.Module):
     """Each block×block patch of positions as block² times the channels, in timm's order (TResNet's stem):
     the channel of (row i, column j, channel c) of a patch is (i·block + j)·C + c."""

@@ -337,6 +337,30 @@ def _wsconv_from_module(m, ctx):
                                    eps=unless(m.eps, 1e-6))
 
 
+def _channelconv(ctx: LayerContext) -> LayerResult:
+    """ECA's 1-D convolution across the channels of a C×1×1 map (or a vector): one filter of k weights slid
+    over the channels, zero-padded to keep C."""
+    if any(n != 1 for n in ctx.spatial):
+        ctx.fail(f"{ctx.text} slides along the channels of a C×1×1 map (after GAP), not of {shape_text(ctx.shape)}")
+    k = ctx.args["k"]
+    if k % 2 == 0:
+        ctx.fail(f"{ctx.text}: k={k} is even, so the {ctx.channels} channels cannot keep their number", "k")
+    return LayerResult(ctx.shape, params=k + (1 if ctx.args["bias"] else 0), macs=ctx.channels * k)
+
+
+def _eca_from_module(m, ctx):
+    """timm's EcaModule (Wang et al. 2020): GAP, the 1-D convolution across channels, a sigmoid gate."""
+    if getattr(m, "conv2", None) is not None:
+        raise Unimportable("it is timm's MLP variant of ECA (use_mlp=True), which cnnspec cannot write")
+    if type(m.gate).__name__ != "Sigmoid":
+        raise Unimportable(f"its gate is {type(m.gate).__name__}; cnnspec writes ECA's sigmoid gate")
+    conv = m.conv
+    if conv.padding[0] != (conv.kernel_size[0] - 1) // 2 or conv.stride[0] != 1 or conv.dilation[0] != 1:
+        raise Unimportable("its 1-D convolution does not keep the number of channels")
+    channelconv = layer_text("CHANNELCONV", conv.kernel_size[0], bias=True if conv.bias is not None else None)
+    return [f"MUL {{ [] | GAP -> {channelconv} -> SIGMOID }}"]
+
+
 ENTRIES = (
     OpSpec("conv", "convolution; rank (1-D, 2-D, 3-D) taken from the input", _conv,
            (_OUT, KERNEL, STRIDE,
@@ -389,4 +413,17 @@ ENTRIES = (
                "StdConv2d", "StdConv2dSame", "ScaledStdConv2d", "ScaledStdConv2dSame")) +
                ("cnnspec.bridge.modules.StdConv2d",), _wsconv_from_module, by_name=True),),
            window="convolution", canonical=_conv_canonical),
+    OpSpec("channelconv", "ECA's 1-D convolution across the channels of a C×1×1 map: k weights shared by all",
+           _channelconv,
+           (Param("k", "int", "filter size along the channels (odd)", 3, aliases=("kernel", "kernel_size"), minimum=1),
+            Param("bias", "bool", "learn a bias", False)),
+           positional=("k",), example="CHANNELCONV(3)",
+           module=lambda args, shape, out: OwnModule("ChannelConv", (args["k"], args["bias"])),
+           source=TorchSource("ChannelConv", (SourceArg("k", "k", positional=True),
+                                              SourceArg("bias", "bias", default=False))),
+           from_modules=(FromTorch(("cnnspec.bridge.modules.ChannelConv",),
+                                   lambda m, ctx: [layer_text("CHANNELCONV", m.conv.kernel_size[0],
+                                                              bias=True if m.conv.bias is not None else None)],
+                                   by_name=True),
+                         FromTorch(("timm.layers.eca.EcaModule",), _eca_from_module, by_name=True))),
 )

@@ -362,6 +362,31 @@ def test_an_in_place_product_whose_value_is_dropped_is_on_the_path():
         "INPUT(2, 4, 4) -> ADD { CONV(2, k=1) -> LAYERSCALE(shared=true) | [] }")
 
 
+class EfficientChannelAttention(nn.Module):
+    """ECA as its authors wrote it (Wang et al. 2020's eca_module.py): GAP, a 1-D conv of k taps across the
+    channels, a sigmoid gate."""
+
+    def __init__(self, k):
+        super().__init__()
+        self.avg_pool = nn.AdaptiveAvgPool2d(1)
+        self.conv = nn.Conv1d(1, 1, kernel_size=k, padding=(k - 1) // 2, bias=False)
+
+    def forward(self, x):
+        y = self.avg_pool(x)
+        y = self.conv(y.squeeze(-1).transpose(-1, -2)).transpose(-1, -2).unsqueeze(-1)
+        return x * torch.sigmoid(y)
+
+
+def test_eca_channel_convolution():
+    report = cnnspec.analyze(cnnspec.parse("INPUT(16, 7, 7) -> MUL { [] | GAP -> CHANNELCONV(5) -> SIGMOID }"))
+    module = EfficientChannelAttention(5)
+    assert report.output_shape == tuple(module.to("meta")(torch.empty(1, 16, 7, 7, device="meta")).shape[1:])
+    assert report.totals.params == model_params(module) == 5
+    assert report.totals.macs == model_macs(module, (16, 7, 7))
+    lowered = cnnspec.lower(cnnspec.parse("INPUT(16, 7, 7) -> MUL { [] | GAP -> CHANNELCONV(5) -> SIGMOID }"))
+    assert model_params(lowered) == 5 and model_macs(lowered, (16, 7, 7)) == model_macs(module, (16, 7, 7))
+
+
 # ----------------------------------------------------------------------------- structure of the report
 
 

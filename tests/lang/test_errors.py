@@ -7,6 +7,16 @@ from cnnspec.cli import main
 
 # name: (spec text, the complete stderr of `cnnspec analyze spec.cnn`)
 SPEC_ERRORS = {
+    'channelconv_on_a_map': (
+        'INPUT(8, 4, 4) -> CHANNELCONV(3)\n',
+        'spec.cnn:1:19: error: CHANNELCONV(3) slides along the channels of a C×1×1 map (after GAP), not of 8×4×4\n'
+        '    INPUT(8, 4, 4) -> CHANNELCONV(3)\n'
+        '                      ^~~~~~~~~~~~~~\n'),
+    'channelconv_even': (
+        'INPUT(8, 1, 1) -> CHANNELCONV(4)\n',
+        'spec.cnn:1:31: error: CHANNELCONV(4): k=4 is even, so the 8 channels cannot keep their number\n'
+        '    INPUT(8, 1, 1) -> CHANNELCONV(4)\n'
+        '                                  ^\n'),
     'wsconv_on_1d': (
         'INPUT(3, 16) -> WSCONV(8, k=3)\n',
         'spec.cnn:1:17: error: WSCONV(8, k=3) takes a 2-D map (C×H×W), not 3×16\n'
