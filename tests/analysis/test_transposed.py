@@ -519,11 +519,14 @@ def test_unet_lowers_to_the_same_counts():
     assert cnnspec.verify(_unet()).ok
 
 
-def test_unet_generated_source_says_it_does_not_write_named_outputs_yet(tmp_path):
-    """Why tests/bridge/test_codegen.py leaves unet.cnn out; its nest of branches, as the importer writes it,
-    is the same network and generates source that builds the reference's parameters."""
-    with pytest.raises(cnnspec.CnnspecError, match="generated source does not write named outputs yet"):
-        generate(_unet())
+def test_unet_generated_source_builds_the_reference(tmp_path):
+    """Generated source writes the long skips as variables (`down4 = ...`, `torch.cat([down4, x], dim=1)`);
+    the nest of branches the importer writes is the same network and generates source that builds the
+    reference's parameters too."""
+    generated = _load_generated(tmp_path, "unet_named", generate(_unet()))
+    with torch.device("meta"):
+        net, reference = generated.Net(), UNet()
+    assert _counts(net, (1, 512, 512)) == _counts(reference, (1, 512, 512))
     report = cnnspec.analyze(_unet())
     nested = from_torch(cnnspec.lower(_unet(), device="meta"), report.input_shape)
     assert "@" not in nested

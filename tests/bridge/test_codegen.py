@@ -27,10 +27,7 @@ from cnnspec import lower
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
 GOLDEN = Path(__file__).resolve().parents[1] / "golden"
-# unet.cnn joins its skips with named outputs, which generated source does not write yet (test_transposed.py
-# checks that it says so, and generates U-Net's nest of branches instead).
-NAMED_OUTPUTS = {"unet"}
-NETWORKS = sorted(p.stem for p in SPECS.glob("*.cnn") if p.stem != "resnet_blocks" and p.stem not in NAMED_OUTPUTS)
+NETWORKS = sorted(p.stem for p in SPECS.glob("*.cnn") if p.stem != "resnet_blocks")
 
 
 @functools.cache
@@ -245,6 +242,74 @@ SMALL = {
         block unit(c, t=1) { [conv_bn(c * t)] * (t != 1) -> CONV(c, k=3, p=1) -> RELU }
         INPUT(4, 8, 8) -> unit(4) -> unit(8, t=2) -> GAP -> FLATTEN -> FC(2)
     """,
+    # named outputs: DenseNet's dense block (`@input`, the block's input, and every earlier output), its block
+    # called in a repeat (labels inside a repeated block)
+    "dense_block": """
+        block dense_layer(growth) {
+          BN -> RELU -> CONV(2 * growth, k=1, bias=false) -> BN -> RELU -> CONV(growth, k=3, p=1, bias=false)
+        }
+        block dense_block(growth) {
+             x1: dense_layer(growth)
+          -> CONCAT { @input | @x1 } -> x2: dense_layer(growth)
+          -> CONCAT { @input | @x1 | @x2 } -> x3: dense_layer(growth)
+          -> CONCAT { @input | @x1 | @x2 | @x3 }
+        }
+        block transition(c) { BN -> RELU -> CONV(c, k=1, bias=false) -> AVGPOOL(2) }
+        INPUT(3, 16, 16) -> CONV(8, k=3, p=1) -> [dense_block(4) -> transition(10)] * 2 -> dense_block(4)
+        -> GAP -> FLATTEN -> FC(5)
+    """,
+    # U-Net's long skips, in the network and inside a block
+    "long_skips": """
+        block double_conv(c) { CONV(c, k=3, p=1) -> BN -> RELU -> CONV(c, k=3, p=1) -> BN -> RELU }
+        block level(c) {
+          skip: double_conv(c) -> MAXPOOL(2) -> double_conv(2 * c) -> CONVT(c, k=2, s=2)
+          -> CONCAT { @skip | [] } -> double_conv(c)
+        }
+        INPUT(3, 16, 16) -> down1: double_conv(4) -> MAXPOOL(2) -> level(8)
+        -> CONVT(4, k=2, s=2) -> CONCAT { @down1 | [] } -> double_conv(4) -> head: CONV(2, k=1)
+    """,
+    # auxiliary heads left behind, in the network and in a block; a BN and a RELU off the path too
+    "auxiliary_heads": """
+        block trunk_with_aux(c) {
+          trunk: [CONV(c, k=3, p=1) -> BN -> RELU] -> aux: [GAP -> FLATTEN -> FC(10)] -> @trunk -> CONV(c, k=1)
+        }
+        INPUT(3, 16, 16) -> stem: [CONV(8, k=3, p=1) -> RELU] -> aux: [GAP -> FLATTEN -> FC(10)]
+        -> @stem -> a: CONV(8, k=1) -> BN -> RELU -> @a -> trunk_with_aux(8) -> GAP -> FLATTEN -> FC(10)
+    """,
+    # `@input` in a group that is itself off the path, and in the network (tests/analysis/test_graphs.py)
+    "input_of_a_group": "INPUT(4, 6, 6) -> g: [CONV(4, k=3, p=1) -> RELU -> ADD { @input | [] }] -> @input -> CONV(2, k=1)",
+    # a labelled output that only some calls have, read where they have it
+    "optional_named_output": """
+        block unit(c, proj=false) { [p: CONV(c, k=1) -> BN] * proj -> CONV(c, k=3, p=1) -> RELU -> [ADD { @p | [] }] * proj }
+        INPUT(4, 8, 8) -> unit(4) -> unit(8, proj=true) -> unit(8) -> GAP -> FLATTEN -> FC(2)
+    """,
+    # labels that are Python's or the generated code's own names; `input` labelled, so `@input` reads it
+    "labels_as_python_names": """
+        INPUT(3, 8, 8) -> x: CONV(4, k=1) -> for: CONV(4, k=1) -> out: CONV(4, k=3, p=1) -> self: CONV(4, k=1)
+        -> torch: CONV(4, k=1) -> parts: CONV(4, k=1) -> block: CONV(4, k=1)
+        -> CONCAT { @x | @for | @out | @self | @torch | @parts | @block | @input | @x | @for | @out | @self }
+        -> input: CONV(4, k=1) -> CONV(4, k=1) -> ADD { @input | [] }
+    """,
+    # graphs as the importer writes them (tests/bridge/test_importer.py): DenseNet-like, a cross, Res2Net's
+    # slices of the input, an auxiliary head
+    "imported_dense": """
+        INPUT(3, 6, 6) -> x1: CONV(4, k=3, p=1) -> CONCAT { [] } -> BN -> RELU -> x2: CONV(2, k=3, p=1)
+        -> CONCAT { @x1 | [] } -> BN -> RELU -> x3: CONV(2, k=3, p=1) -> CONCAT { @x1 | @x2 | [] } -> BN
+        -> RELU -> CONV(2, k=3, p=1) -> CONCAT { @x1 | @x2 | @x3 | [] }
+    """,
+    "imported_cross": """
+        INPUT(8, 4, 4) -> x1: CONV(8, k=1) -> @input -> CONV(8, k=1) -> ADD { @x1 | [] }
+        -> CONCAT { [] | @x1 }
+    """,
+    "imported_res2": """
+        INPUT(6, 5, 5) -> SLICE(2) -> x1: CONV(2, k=3, p=1) -> @input -> SLICE(4, start=2)
+        -> ADD { @x1 | [] } -> x2: CONV(2, k=3, p=1) -> @input -> SLICE(start=4)
+        -> CONCAT { @x1 | @x2 | [] }
+    """,
+    "imported_aux": """
+        INPUT(3, 8, 8) -> CONV(8, k=3, p=1) -> x1: RELU -> GAP -> FLATTEN -> FC(10) -> @x1 -> CONV(4, k=1)
+        -> GAP -> FLATTEN -> FC(10)
+    """,
     "one_dimensional": "INPUT(1, 9) -> CONV(2, k=3) -> RESIZE(size=11, mode=linear) -> RESIZE(scale=1.5) -> FC(2)",
     "fc_on_a_map": "INPUT(3, 8, 8) -> stem: CONV(4, k=3) -> act: RELU -> head: FC(5)",
 }
@@ -264,6 +329,83 @@ def test_small_spec_computes_what_lower_computes(name, resolved, tmp_path):
     x = torch.randn(3, *report.input_shape, generator=torch.Generator().manual_seed(2))
     with torch.no_grad(), one_thread():
         assert torch.equal(model(x), reference(x))
+        # the same layers run: those off the path to the output (an auxiliary head) in neither
+        assert called_layers(model, x, reference) == called_layers(reference, x, model)
+
+
+def called_layers(model, x, other) -> dict[str, bool]:
+    """Whether each layer of `model` that `other` has too, under the same name and class, runs on `x`
+    (the joins, nn.Identity in generated source and modules.Concat in the lowered one, aside)."""
+    theirs = dict(other.named_modules())
+    layers = {name: m for name, m in model.named_modules()
+              if not list(m.children()) and type(theirs.get(name)) is type(m)}
+    ran = set()
+    hooks = [m.register_forward_hook(lambda module, args, out, name=name: ran.add(name))
+             for name, m in layers.items()]
+    try:
+        model(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return {name: name in ran for name in layers}
+
+
+def test_unused_layers_are_built_but_not_run(tmp_path):
+    """The auxiliary heads' layers are the report's unused ones: in the state_dict, never called."""
+    program = cnnspec.parse(SMALL["auxiliary_heads"])
+    report = cnnspec.analyze(program)
+    model = write_and_load(tmp_path, "aux", generate(program)).Net().eval()
+    reference = lower(program, seed=0).eval()
+    model.load_state_dict(reference.state_dict())
+    with torch.no_grad():
+        ran = called_layers(model, torch.randn(1, 3, 16, 16), reference)
+    unused = {layer.path for layer in report.layers if layer.unused}
+    assert unused == {"aux.0", "aux.1", "aux.2", "3", "4", "5.aux.0", "5.aux.1", "5.aux.2"}
+    assert {name for name, run in ran.items() if not run} == unused
+    assert {"aux.2.weight", "5.aux.2.weight", "3.running_mean"} <= set(model.state_dict())
+    # What is off the network's path is on its own scope's: the group g, never run, computes its output when
+    # called, as lower's Scope does (the report marks g's layers unused for the network only).
+    program = cnnspec.parse(SMALL["input_of_a_group"])
+    model = write_and_load(tmp_path, "group", generate(program)).Net().eval()
+    reference = lower(program, seed=0).eval()
+    model.load_state_dict(reference.state_dict())
+    x = torch.randn(2, 4, 6, 6, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        assert torch.equal(model.g(x), reference.g(x)) and not torch.equal(model.g(x), x)
+
+
+def test_named_outputs_are_variables_named_after_their_labels():
+    """A labelled output read again is kept in its label's variable; `@input` is forward's x, not written
+    over; a layer off the path to the output is a comment in forward."""
+    densenet = spec_source("densenet121_torchvision")
+    for line in [
+        "        x1 = self.x1(x)\n"
+        "        out = torch.cat([x, x1], dim=1)  # line 32: CONCAT {…}\n"
+        "        x2 = self.x2(out)\n"
+        "        out = torch.cat([x, x1, x2], dim=1)  # line 33: CONCAT {…}\n",
+        "self.x3 = DenseLayer(in_channels + 64)  # line 33: x3: dense_layer",  # 32 + 32 added up
+        # a list too long for a line is built in lines that fit, not one name a line
+        "        parts = [x, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15, x16, x17]\n"
+        "        parts += [x18, x19, x20, x21, x22, x23, x24]\n"
+        "        out = torch.cat(parts, dim=1)  # line 95: CONCAT {…}\n"
+        "        return out\n",
+    ]:
+        assert line in densenet, line
+    unet = spec_source("unet")
+    for line in ["down4 = self.down4(x)\n        x = self[7](down4)\n",
+                 "x = torch.cat([down4, x], dim=1)  # line 15: CONCAT {…}"]:
+        assert line in unet, line
+    aux = generate(cnnspec.parse(SMALL["auxiliary_heads"]))
+    assert ("        stem = self.stem(x)\n"
+            "        # line 5: aux: [GAP -> FLATTEN -> FC(10)] (not run: off the path to the output)\n"
+            "        a = self.a(stem)\n"
+            "        # line 6: BN (not run: off the path to the output)\n"
+            "        # line 6: RELU (not run: off the path to the output)\n"
+            "        x = self[5](a)\n") in aux
+    names = generate(cnnspec.parse(SMALL["labels_as_python_names"]))
+    assert ("parts2 = [x_, for_, out, self_, torch_, parts, block, x, x_, for_, out, self_]\n"
+            "        out2 = torch.cat(parts2, dim=1)") in names
+    assert "input = self.input(out2)\n        out2 = self[9](input)\n        out2 = input + out2" in names
 
 
 def test_fc_on_a_feature_map_flattens_first():

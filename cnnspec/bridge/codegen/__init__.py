@@ -14,6 +14,10 @@ same forward. It reads as a student would write it:
   repeats of one block become loops (`*[DenseLayer(64 + 32 * i) for i in range(6)]`,
   `for block in self.layer1: x = block(x)`);
 - branches are written out in forward: `x = out + identity`, `torch.cat([...], dim=1)`, `x * scale`;
+- a labelled output that `@label` reads again is a variable named after its label (`x1 = self.x1(x)` …
+  `out = torch.cat([x, x1], dim=1)`, `x` the input `@input` reads); a layer off the path to the output (an
+  auxiliary head left behind) is built in `__init__`, so that the parameters are the same, and in forward is
+  a comment, as `lower` builds it and never runs it;
 - every layer, block call and group carries a comment with its source line: `# line 4: CONV(6, k=5, p=2)`.
 
 Nothing is trusted blindly: a spec expression gives a value only if, evaluated with the values of every call

@@ -75,6 +75,7 @@ class FileWriter:
         ctx = Context(self.helpers, cdef, plain=main)
         ctx.home = self.home(cdef)
         ctx.cur = ctx.initial_channels()
+        ctx.named["input"] = ctx.cur
         build = self.constructor
         init: list = []
         if cdef.mode == "attr":

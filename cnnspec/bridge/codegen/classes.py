@@ -1,8 +1,9 @@
 """Which scopes become classes of their own, and which calls share one.
 
-A block becomes a class when one of its calls holds layers of its own; a group or labelled repeat when it
-has branches (an nn.Sequential cannot run them). Blocks made only of blocks are written inline, as
-nn.Sequential containers of their blocks. Calls of one block share a class when their columns align.
+A block becomes a class when one of its calls holds layers or named outputs (`@label`) of its own; a group
+or labelled repeat when it has branches or named outputs (an nn.Sequential cannot run them). Blocks made
+only of blocks are written inline, as nn.Sequential containers of their blocks. Calls of one block share a
+class when their columns align.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 
 from .columns import columns, merge_columns
 from .names import camel
-from .tree import Scope, direct_layers, holding, is_chain, walk_scope_items
+from .tree import Scope, direct_layers, holding, is_chain, refs, walk_scope_items
 
 
 @dataclass(eq=False)
@@ -93,7 +94,7 @@ def _held_classes(cdef: ClassDef) -> list[ClassDef]:
 def _find_class_blocks(items, class_blocks: set[str]) -> None:
     for item in walk_scope_items(items):
         scope = item.scope
-        if scope.kind == "block" and direct_layers(scope.items):
+        if scope.kind == "block" and (direct_layers(scope.items) or any(refs(scope.items))):
             class_blocks.add(scope.node.name)
         _find_class_blocks(scope.items, class_blocks)
 

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .layers import module_class
-from .tree import LayerItem, RepeatItem, ScopeItem, positional
+from .tree import LayerItem, RefItem, RepeatItem, ScopeItem, positional
 
 
 @dataclass(eq=False)
 class Col:
-    kind: str  # "layer" | "merge" | "scope" | "repeat"
+    kind: str  # "layer" | "merge" | "scope" | "repeat" | "ref" (`@label`, which holds no module)
     items: list  # per instance: the item, or None where the instance has no such part
     branches: list = field(default_factory=list)  # merge: a column list per branch
     passes: list = field(default_factory=list)  # repeat: a column list per pass
@@ -25,6 +25,16 @@ class Col:
     @property
     def rep(self):
         return next(item for item in self.items if item is not None)
+
+
+def column_label(col: Col) -> str | None:
+    """The label of the column's item (a layer's, a merge's, a scope's), which `@label` may read."""
+    rep = col.rep
+    if isinstance(rep, ScopeItem):
+        return rep.scope.node.label
+    if isinstance(rep, LayerItem):
+        return rep.node.label
+    return None
 
 
 def columns(items, before: int) -> list[Col]:
@@ -39,6 +49,8 @@ def column(item, before: int) -> Col:
         return Col("merge", missing + [item], branches=[columns(b, before) for b in item.branches])
     if isinstance(item, LayerItem):
         return Col("layer", missing + [item])
+    if isinstance(item, RefItem):
+        return Col("ref", missing + [item])
     inner = columns(item.scope.items, before) if item.scope.cls is None else []
     return Col("scope", missing + [item], inner=inner)
 
@@ -124,6 +136,10 @@ def _source_position(item) -> int:
 def _extend(col: Col, item, n: int, optional: bool):
     """The column with `item` added as instance n, or None when the item is not the same part."""
     rep = col.rep
+    if col.kind == "ref":
+        if not isinstance(item, RefItem) or item.label != rep.label:
+            return None
+        return Col("ref", col.items + [item], optional=col.optional)
     if col.kind == "layer":
         if not isinstance(item, LayerItem) or item.branches or item.node.op != rep.node.op \
                 or item.node.label != rep.node.label \

@@ -56,8 +56,11 @@ class Constructor:
             else:
                 ctx.last_optional = None
                 self.init_column(col, ctx, out)
+            ctx.went_on(col)
 
     def init_column(self, col: Col, ctx, out: list) -> None:
+        if col.kind == "ref":
+            return
         if col.kind == "repeat":
             for one_pass in col.passes:
                 self.init_columns(one_pass, ctx, out)
@@ -153,10 +156,13 @@ class Constructor:
             else:
                 ctx.last_optional = None
                 entries.extend(self.element(col, ctx, pre, loops))
+            ctx.went_on(col)
         return entries
 
     def element(self, col: Col, ctx, pre: list, loops: bool) -> list:
         """The entries of one column (`loops`: a repeat may become a comprehension, in numbered children)."""
+        if col.kind == "ref":
+            return []
         if col.kind == "repeat":
             entries = []
             for one_pass in col.passes:

@@ -73,7 +73,7 @@ class Channels:
     def _combined(self, other: Channels, operator: ast.operator) -> Channels:
         if self.tree is None or other.tree is None:
             return Channels(None)
-        return Channels(ast.BinOp(self.tree, operator, other.tree))
+        return Channels(_folded(ast.BinOp(self.tree, operator, other.tree)))
 
     def __add__(self, other: Channels) -> Channels:
         return self._combined(other, ast.Add())
@@ -83,3 +83,29 @@ class Channels:
 
     def __floordiv__(self, other: Channels) -> Channels:
         return self._combined(other, ast.FloorDiv())
+
+
+def _number(tree) -> int | None:
+    return tree.value if isinstance(tree, ast.Constant) and type(tree.value) is int else None
+
+
+def _folded(tree: ast.BinOp):
+    """A sum with its numbers added up: `in_channels + 32 + 32` is `in_channels + 64` (a CONCAT of branches
+    whose channels are numbers, DenseNet's)."""
+    signs = {ast.Add: 1, ast.Sub: -1}
+    sign = signs.get(type(tree.op))
+    right = _number(tree.right)
+    if sign is None or right is None:
+        return tree
+    left = _number(tree.left)
+    if left is not None:
+        return ast.Constant(left + sign * right)
+    inner = tree.left
+    inner_sign = signs.get(type(inner.op)) if isinstance(inner, ast.BinOp) else None
+    inner_right = _number(inner.right) if inner_sign is not None else None
+    if inner_right is None:
+        return tree
+    total = inner_sign * inner_right + sign * right
+    if total == 0:
+        return inner.left
+    return ast.BinOp(inner.left, ast.Add() if total > 0 else ast.Sub(), ast.Constant(abs(total)))

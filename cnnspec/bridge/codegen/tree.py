@@ -1,8 +1,8 @@
 """The module tree `lower` builds, with the IR structure kept, made from the IR and the Report.
 
 A scope (the network, a block call, a labelled group or repeat) holds items; an unlabelled repeat keeps its
-passes (their modules are children of the scope); a merge keeps its branches (their modules too). Child
-names are the Report's.
+passes (their modules are children of the scope); a merge keeps its branches (their modules too); `@label`
+is an item of its own, which holds no module. Child names are the Report's.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ...lang.errors import CnnspecError
 from ...lang.ir import Block, BlockCall, Group, Layer, Merge, Network, Ref, Repeat
 from .names import attribute_safe
 
@@ -47,6 +46,18 @@ class RepeatItem:
     passes: list  # a list of item lists
 
 
+@dataclass(frozen=True, eq=False)
+class RefItem:
+    """`@label`: the chain goes on from the output of the item labelled so earlier in the scope (`@input`: the
+    scope's input)."""
+
+    node: Ref
+
+    @property
+    def label(self) -> str:
+        return self.node.label
+
+
 @dataclass(eq=False)
 class Scope:
     kind: str  # "root" | "block" | "group" | "repeat"
@@ -78,7 +89,7 @@ def _collect_children(items, out) -> None:
             for branch in item.branches:
                 _collect_children(branch, out)
             out.append((item.name, item))
-        else:
+        elif not isinstance(item, RefItem):
             out.append((item.name, item))
 
 
@@ -95,7 +106,11 @@ class ModelBuilder:
         items, out = self.items(net.body, shape)
         return Scope("root", net, None, items, shape, out)
 
-    def items(self, nodes, shape):
+    def items(self, nodes, shape, named: dict | None = None):
+        """The items of `nodes` and the shape they end with. `named`: the output shape of each label of the
+        scope so far, for `@label` (a repeat's passes and a merge's branches share their scope's)."""
+        named = {} if named is None else named
+        named.setdefault("input", shape)  # `@input`: what the scope takes
         items = []
         for node in nodes:
             if isinstance(node, Layer):
@@ -106,8 +121,9 @@ class ModelBuilder:
                 scope_report = next(self.scopes)
                 start = shape
                 passes = []
+                inner_named = {} if node.label else named  # a labelled repeat is a scope of its own
                 for _ in range(node.count):
-                    one_pass, shape = self.items(node.body, shape)
+                    one_pass, shape = self.items(node.body, shape, inner_named)
                     passes.append(one_pass)
                 repeat = RepeatItem(node, scope_report, passes)
                 if node.label:
@@ -124,16 +140,18 @@ class ModelBuilder:
                 items.append(ScopeItem(_last(scope_report.path), scope))
                 shape = out
             elif isinstance(node, Merge):
-                branches = [self.items(branch, shape)[0] for branch in node.branches]
+                branches = [self.items(branch, shape, named)[0] for branch in node.branches]
                 report = next(self.layers)
                 items.append(LayerItem(_last(report.path), node, report, branches))
                 shape = report.output_shape
             elif isinstance(node, Ref):
-                raise CnnspecError(f"`{node.text}`: generated source does not write named outputs yet (a graph "
-                                   f"whose values are used again later); `cnnspec.lower` builds the module, and "
-                                   f"`cnnspec verify` checks it", node.span)
+                items.append(RefItem(node))
+                shape = named[node.label]  # the analysis has checked it is there
+                continue
             else:
                 raise AssertionError(f"unknown IR node {node!r}")
+            if node.label:
+                named[node.label] = shape
         return items, shape
 
 
@@ -154,6 +172,19 @@ def walk_scope_items(items):
                 yield from walk_scope_items(branch)
 
 
+def refs(items):
+    """The `@label` items among `items`, inside repeats and branches too (not inside scopes)."""
+    for item in items:
+        if isinstance(item, RefItem):
+            yield item
+        elif isinstance(item, RepeatItem):
+            for one_pass in item.passes:
+                yield from refs(one_pass)
+        elif isinstance(item, LayerItem) and item.branches:
+            for branch in item.branches:
+                yield from refs(branch)
+
+
 def direct_layers(items) -> bool:
     """Whether the items hold layers or merges of their own (not only inside other blocks or groups)."""
     for item in items:
@@ -165,8 +196,9 @@ def direct_layers(items) -> bool:
 
 
 def is_chain(scope: Scope) -> bool:
-    """Whether the scope's modules run one after the other (no branches of its own)."""
-    return not any(isinstance(item, LayerItem) and item.branches for _, item in scope.children())
+    """Whether the scope's modules run one after the other (no branches or named outputs of its own)."""
+    return not any(isinstance(item, LayerItem) and item.branches for _, item in scope.children()) \
+        and not any(refs(scope.items))
 
 
 def positional(scope: Scope) -> bool:

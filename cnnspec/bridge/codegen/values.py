@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ... import ops
 from ...lang.ir import Block
 from .classes import ClassDef
-from .columns import Col
+from .columns import Col, column_label
 from .expressions import (FAILED, evaluate, if_else, is_literal_value, literal_ast, names, parse_code, parse_expression,
                           same, substitute, substitute_globals)
 from .layers import Channels, Slot, layer_slots, module_class
@@ -51,6 +51,7 @@ class Context:
         self.plain = plain  # every value a number (the network's own class, which has no parameters)
         self.instances = cdef.instances
         self.cur = None  # the current number of channels, as an AST in the parameters
+        self.named: dict = {}  # the channels each label of the scope gave (`input`: its own), for `@label`
         self.home = ""
         if parent is None:
             self.params: dict[str, Param] = {}
@@ -147,10 +148,20 @@ class Context:
             texts.append(first.call.arguments if one_text and first.call is not None else None)
         inner = Context(self.helpers, self.cdef, self.plain, parent=self, frames=frames, frame_arguments=texts)
         inner.cur = self.cur
+        inner.named["input"] = self.cur
         return inner
 
     def leave(self, inner: Context) -> None:
         self.cur = inner.cur
+
+    def went_on(self, col: Col) -> None:
+        """After a column: the channels `@label` reads (a label's own), or those its label gives later."""
+        if col.kind == "ref":
+            self.cur = self.named.get(col.rep.label)
+        else:
+            label = column_label(col)
+            if label:
+                self.named[label] = self.cur
 
     # -------------------------------------------------------------- expressions
 
