@@ -183,6 +183,21 @@ class ChannelConv(nn.Module):
         return self.conv(x.view(x.shape[0], 1, -1)).view(x.shape)
 
 
+class AttentionPool(nn.Module):
+    """GCNet's context modelling: a 1×1 conv to one map, its softmax over the positions, and the positions'
+    sum weighted by it, to N×C×1×…×1."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.conv_attn = nn.Conv2d(channels, 1, kernel_size=1)
+
+    def forward(self, x):
+        n, c = x.shape[:2]
+        attn = F.softmax(self.conv_attn(x).reshape(n, 1, -1), dim=-1).unsqueeze(3)
+        context = x.reshape(n, c, -1).unsqueeze(1) @ attn
+        return context.view(n, c, *(1 for _ in x.shape[2:]))
+
+
 class SpaceToDepth(nn.Module):
     """Each block×block patch of positions as block² times the channels, in timm's order (TResNet's stem):
     the channel of (row i, column j, channel c) of a patch is (i·block + j)·C + c."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import NoReturn
 
 from ..lang.words import shape_text
@@ -16,10 +17,15 @@ def _merge_mismatch(ctx: LayerContext, i: int, j: int, needs: str) -> NoReturn:
 
 
 def _add(ctx: LayerContext) -> LayerResult:
-    for j, shape in enumerate(ctx.branches[1:], 1):
-        if shape != ctx.branches[0]:
-            _merge_mismatch(ctx, 0, j, f"{ctx.op.name.upper()} needs equal shapes")
-    return LayerResult(ctx.branches[0])
+    """Equal shapes; a branch of one value per channel (C×1×1, GCNet's fused context) is added at every
+    position, as PyTorch broadcasts it."""
+    full = max(ctx.branches, key=math.prod)
+    for j, shape in enumerate(ctx.branches):
+        if shape != full and shape != (full[0], *(1 for _ in full[1:])):
+            i = ctx.branches.index(full)
+            _merge_mismatch(ctx, min(i, j), max(i, j), f"{ctx.op.name.upper()} needs equal shapes (or one value per "
+                                                       f"channel, C×1×1, added at every position)")
+    return LayerResult(full)
 
 
 def _concat(ctx: LayerContext) -> LayerResult:

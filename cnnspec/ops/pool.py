@@ -1,5 +1,6 @@
 """Pooling: MAXPOOL and AVGPOOL over windows, the adaptive pools (GAP, GMP) to a fixed output size, and
-BLURPOOL, a fixed binomial filter with a stride (anti-aliased downsampling)."""
+BLURPOOL, a fixed binomial filter with a stride (anti-aliased downsampling), and ATTNPOOL, GCNet's attention
+pooling to one value per channel."""
 
 from __future__ import annotations
 
@@ -88,6 +89,54 @@ def _adaptive_pool(ctx: LayerContext) -> LayerResult:
     windows = [adaptive_window(n, o) for n, o in zip(ctx.spatial, spatial)]
     window = Window(tuple(k for k, _ in windows), tuple(s for _, s in windows))
     return LayerResult((ctx.channels, *spatial), window=window)
+
+
+def _attnpool(ctx: LayerContext) -> LayerResult:
+    """GCNet's context modelling (Cao et al. 2019): a 1×1 conv to one map (C weights and a bias), its softmax
+    over the positions, and the positions' sum weighted by it: C×1×1. MACs: the conv's and the weighted sum's,
+    C per position each."""
+    if ctx.rank != 2:
+        ctx.fail(f"{ctx.text} takes a 2-D map (C×H×W), not {shape_text(ctx.shape)}")
+    positions = math.prod(ctx.spatial)
+    windows = [adaptive_window(n, 1) for n in ctx.spatial]
+    return LayerResult((ctx.channels, *(1 for _ in ctx.spatial)), params=ctx.channels + 1,
+                       macs=2 * ctx.channels * positions,
+                       window=Window(tuple(k for k, _ in windows), tuple(s for _, s in windows)))
+
+
+def _module_text(m, ctx) -> list[str]:
+    """The layer of a plain torch module inside a module the importer reads whole: a 1×1 conv, a norm, an
+    activation, a dropout; nothing for an identity."""
+    from . import OPS
+
+    name = type(m).__name__
+    if name == "Identity" or name == "Dropout" and m.p == 0:
+        return []
+    if name == "Conv2d" and tuple(m.kernel_size) == (1, 1) and tuple(m.stride) == (1, 1) and m.groups == 1:
+        return [layer_text("CONV", m.out_channels, k=1, bias=False if m.bias is None else None)]
+    if name in ("LayerNorm2d", "ChannelLayerNorm"):
+        return [layer_text("LN", eps=unless(m.eps, 1e-5))]
+    if name == "Dropout":
+        return [layer_text("DROPOUT", unless(m.p, 0.5))]
+    for op in OPS:
+        if op.elementwise and not op.params and any(f"torch.nn.{name}" in f.names for f in op.from_modules):
+            return [op.name.upper()]
+    raise Unimportable(f"it holds a {name}, which cnnspec cannot write inside it")
+
+
+def _global_context_from_module(m, ctx):
+    """timm's GlobalContext (GCNet): the context (ATTNPOOL, or GAP without attention) through a 1×1-conv MLP,
+    gating the input (MUL, fuse_scale) or added to it (ADD, fuse_add)."""
+    if (m.mlp_scale is None) == (m.mlp_add is None):
+        raise Unimportable("it fuses its context both by a product and by a sum (or by neither), which cnnspec "
+                           "cannot write without computing the context twice")
+    context = "ATTNPOOL" if m.conv_attn is not None else "GAP"
+    mlp = m.mlp_scale if m.mlp_scale is not None else m.mlp_add
+    layers = [context] + [text for part in (mlp.fc1, mlp.norm, mlp.act, mlp.drop, mlp.fc2)
+                          for text in _module_text(part, ctx)]
+    if m.mlp_scale is not None:
+        return [f"MUL {{ [] | {' -> '.join(layers + _module_text(m.gate, ctx))} }}"]
+    return [f"ADD {{ [] | {' -> '.join(layers)} }}"]
 
 
 def _pool_working(ctx: LayerContext, result: LayerResult) -> Working:
@@ -231,6 +280,15 @@ ENTRIES = (
                SourceArg("pad_mode", "mode", default="reflect"))),
            from_modules=(FromTorch(("timm.layers.blur_pool.BlurPool2d", "cnnspec.bridge.modules.BlurPool"),
                                    _blurpool_from_module, by_name=True),)),
+    OpSpec("attnpool", "attention pooling (GCNet): a softmax over the positions of a 1×1 conv's map weights their "
+                       "sum, to C×1×1; C + 1 parameters", _attnpool, example="ATTNPOOL",
+           module=lambda args, shape, out: OwnModule("AttentionPool", (shape[0],)),
+           source=TorchSource("AttentionPool", (SourceArg("channels", value=lambda args, shape, out: shape[0],
+                                                          positional=True),)),
+           from_modules=(FromTorch(("cnnspec.bridge.modules.AttentionPool",), lambda m, ctx: ["ATTNPOOL"],
+                                   by_name=True),
+                         FromTorch(("timm.layers.global_context.GlobalContext",), _global_context_from_module,
+                                   by_name=True))),
     OpSpec("adaptivemaxpool", "max pooling to a fixed output size", _adaptive_pool, (_OUT_SIZE,),
            positional=("out",), aliases={"gmp": {"out": 1}}, example="ADAPTIVEMAXPOOL(7)",
            module=lambda args, shape, out: nn_class("AdaptiveMaxPool", len(shape) - 1)(args["out"]),

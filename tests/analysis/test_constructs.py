@@ -387,6 +387,45 @@ def test_eca_channel_convolution():
     assert model_params(lowered) == 5 and model_macs(lowered, (16, 7, 7)) == model_macs(module, (16, 7, 7))
 
 
+class GlobalContextBlock(nn.Module):
+    """GCNet's global context block as its paper draws it (Cao et al. 2019, Fig. 4d): attention pooling, a
+    bottleneck of 1×1 convs with a layer norm, added to every position."""
+
+    def __init__(self, c, r):
+        super().__init__()
+        self.conv_mask = nn.Conv2d(c, 1, kernel_size=1)
+        self.transform = nn.Sequential(nn.Conv2d(c, r, 1), nn.LayerNorm([r, 1, 1]), nn.ReLU(), nn.Conv2d(r, c, 1))
+
+    def forward(self, x):
+        n, c, h, w = x.shape
+        mask = torch.softmax(self.conv_mask(x).view(n, 1, h * w), dim=2)
+        context = torch.bmm(x.view(n, c, h * w), mask.transpose(1, 2)).view(n, c, 1, 1)
+        return x + self.transform(context)
+
+
+def test_global_context_attention_pooling():
+    text = "INPUT(16, 7, 5) -> ADD { [] | ATTNPOOL -> CONV(4, k=1) -> LN -> RELU -> CONV(16, k=1) }"
+    report = cnnspec.analyze(cnnspec.parse(text))
+    module = GlobalContextBlock(16, 4)
+    assert report.output_shape == tuple(module.to("meta")(torch.empty(1, 16, 7, 5, device="meta")).shape[1:])
+    assert report.totals.params == model_params(module)
+    assert report.totals.macs == model_macs(module, (16, 7, 5))
+    lowered = cnnspec.lower(cnnspec.parse(text))
+    assert model_params(lowered) == model_params(module)
+    assert model_macs(lowered, (16, 7, 5)) == model_macs(module, (16, 7, 5))
+    assert report.layers[0].receptive_field == (7, 5)  # every position
+
+
+def test_attention_pool_weights_the_positions_by_a_softmax():
+    from cnnspec.bridge.modules import AttentionPool
+
+    torch.manual_seed(0)
+    pool, x = AttentionPool(3), torch.randn(2, 3, 4, 5)
+    weights = torch.softmax(pool.conv_attn(x).flatten(2), dim=-1)  # n × 1 × positions
+    by_hand = (x.flatten(2) * weights).sum(-1)[..., None, None]
+    assert torch.allclose(pool(x), by_hand, atol=1e-6)
+
+
 # ----------------------------------------------------------------------------- structure of the report
 
 

@@ -7,6 +7,23 @@ from cnnspec.cli import main
 
 # name: (spec text, the complete stderr of `cnnspec analyze spec.cnn`)
 SPEC_ERRORS = {
+    'attnpool_on_1d': (
+        'INPUT(8, 16) -> ATTNPOOL\n',
+        'spec.cnn:1:17: error: ATTNPOOL takes a 2-D map (C×H×W), not 8×16\n'
+        '    INPUT(8, 16) -> ATTNPOOL\n'
+        '                    ^~~~~~~~\n'),
+    'add_of_a_map_and_a_vector_of_other_channels': (
+        'INPUT(8, 4, 4) -> ADD { [] | GAP -> CONV(4, k=1) }\n',
+        'spec.cnn:1:19: error: ADD {…}: branch 1 ends with 8×4×4 but branch 2 ends with 4×1×1; ADD needs equal shapes '
+        '(or one value per channel, C×1×1, added at every position)\n'
+        '    INPUT(8, 4, 4) -> ADD { [] | GAP -> CONV(4, k=1) }\n'
+        '                      ^~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~~\n'
+        'spec.cnn:1:25: note: branch 1 ends here, with 8×4×4\n'
+        '    INPUT(8, 4, 4) -> ADD { [] | GAP -> CONV(4, k=1) }\n'
+        '                            ^~\n'
+        'spec.cnn:1:37: note: branch 2 ends here, with 4×1×1\n'
+        '    INPUT(8, 4, 4) -> ADD { [] | GAP -> CONV(4, k=1) }\n'
+        '                                        ^~~~~~~~~~~~\n'),
     'channelconv_on_a_map': (
         'INPUT(8, 4, 4) -> CHANNELCONV(3)\n',
         'spec.cnn:1:19: error: CHANNELCONV(3) slides along the channels of a C×1×1 map (after GAP), not of 8×4×4\n'
@@ -434,7 +451,7 @@ SPEC_ERRORS = {
         '  } -> RELU\n'
         '}\n'
         'INPUT(64, 56, 56) -> basic(64) -> basic(128, s=2)',
-        'spec.cnn:2:3: error: ADD {…}: branch 1 ends with 128×28×28 but branch 2 ends with 64×56×56; ADD needs equal shapes\n'
+        'spec.cnn:2:3: error: ADD {…}: branch 1 ends with 128×28×28 but branch 2 ends with 64×56×56; ADD needs equal shapes (or one value per channel, C×1×1, added at every position)\n'
         '      ADD {\n'
         '      ^~~~~\n'
         'spec.cnn:3:93: note: branch 1 ends here, with 128×28×28\n'
