@@ -878,6 +878,34 @@ class AddsConstant(nn.Module):
         return x + 2
 
 
+class CalledTwice(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(2, 2, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv(torch.relu(self.conv(x)))
+
+
+class WeightReadTwice(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(2, 2, 3, 3))
+
+    def forward(self, x):
+        return F.conv2d(torch.relu(F.conv2d(x, self.w, padding=1)), self.w, padding=1)
+
+
+class TiedModules(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.first, self.second = nn.Conv2d(2, 2, 3, padding=1), nn.Conv2d(2, 2, 3, padding=1)
+        self.second.weight = self.first.weight
+
+    def forward(self, x):
+        return self.second(self.first(x))
+
+
 class Branchy(nn.Module):
     def forward(self, x):
         if x.sum() > 0:
@@ -942,6 +970,17 @@ def test_graphs_and_modules_that_cnnspec_cannot_write():
     assert _error(from_torch, AddsConstant(), (2, 4, 4)) == (
         "cnnspec: error: cannot import function operator.add, called in the forward of AddsConstant as node `add`: "
         "it adds the constant 2 to a tensor, which no layer of cnnspec does; ADD joins the outputs of branches")
+    shared = ("so the two share their weights; cnnspec cannot yet write a layer that shares another's weights, and "
+              "writing it twice would count them twice")
+    assert _error(from_torch, CalledTwice(), (2, 6, 6)) == (
+        "cnnspec: error: cannot import module `conv` (torch.nn.Conv2d), called in the forward of CalledTwice as node "
+        "`conv_1`: module `conv` is called a second time here (first as node `conv`), " + shared)
+    assert _error(from_torch, WeightReadTwice(), (2, 6, 6)) == (
+        "cnnspec: error: cannot import function torch.conv2d, called in the forward of WeightReadTwice as node "
+        "`conv2d_1`: it reads a weight that node `conv2d` reads too, " + shared)
+    assert _error(from_torch, TiedModules(), (2, 6, 6)) == (
+        "cnnspec: error: cannot import module `second` (torch.nn.Conv2d), called in the forward of TiedModules as "
+        "node `second`: it reads a weight that node `first` reads too, " + shared)
     message = _error(from_torch, Branchy(), (1, 8, 8))
     assert message.startswith("cnnspec: error: torch.fx cannot trace the forward of Branchy: TraceError: "
                               "symbolically traced variables cannot be used as inputs to control flow (")

@@ -111,6 +111,7 @@ def dataflow(trace: Trace) -> tuple[dict, object, list[str]]:
     nodes: dict = {}
     params: dict = {}  # a parameter the forward reads, or a view of one (`self.gamma.view(1, -1, 1, 1)`): its get_attr
     notes: list[str] = []
+    owners: dict = {}  # id of a parameter or buffer → the node whose layer holds it
     for node in trace.graph.nodes:
         if node not in trace.live or node.op == "output":
             continue
@@ -125,12 +126,35 @@ def dataflow(trace: Trace) -> tuple[dict, object, list[str]]:
             found = _flow_node(trace, nodes, params, node, notes)
         except Unimportable as reason:
             raise trace.unsupported(node, str(reason)) from None
+        if found is not None and found.items:
+            _own_weights(trace, node, params, owners)
         if found is not None:
             nodes[node] = found
     if nodes[result].layout is not None:
         raise trace.fail(f"the forward of {trace.label} returns a tensor {layout_text(nodes[result].layout)}; "
                          f"cnnspec's networks end with their channels first")
     return _absorb(nodes), result, notes
+
+
+def _own_weights(trace: Trace, node, params: dict, owners: dict) -> None:
+    """A layer's parameters and buffers are its own: a module called twice, or a weight that two calls read,
+    shares them, and writing the layer twice would count them twice (torchinfo's long-standing error), so it
+    is refused until the language can say that one layer shares another's weights."""
+    if node.op == "call_module":
+        module = trace.module.get_submodule(node.target)
+        tensors = [*module.parameters(), *module.buffers()]
+    else:
+        tensors = [trace.value(params[a]) for a in node_args(node) if a in params]
+    for tensor in tensors:
+        first = owners.setdefault(id(tensor), node)
+        if first is node:
+            continue
+        if node.op == first.op == "call_module" and node.target == first.target:
+            what = f"module `{node.target}` is called a second time here (first as node `{first.name}`)"
+        else:
+            what = f"it reads a weight that node `{first.name}` reads too"
+        raise trace.unsupported(node, f"{what}, so the two share their weights; cnnspec cannot yet write a layer "
+                                      f"that shares another's weights, and writing it twice would count them twice")
 
 
 def _flow_node(trace: Trace, nodes: dict, params: dict, node, notes: list[str]) -> FlowNode | None:
