@@ -10,6 +10,7 @@ from fractions import Fraction
 from .. import ops
 from ..lang.errors import CnnspecError, Diagnostic, Span, suggest
 from ..lang.ir import Block, Group, Layer, Merge, Network, Ref, Repeat
+from ..lang.words import shape_text
 from .report import LayerReport, Report, ScopeReport, Totals
 from .resolve import first_line, resolve
 from ..lang.syntax import Program
@@ -89,6 +90,18 @@ class _Namer:
         self.count = 0
         self.labels: dict[str, Span] = {}
         self.outputs: dict[str, _State] = {}  # what each label named gave, for `@label` later in the scope
+        self.layers: dict[str, tuple] = {}  # each labelled layer: (its IR, its report), for `shares=` later
+
+    def shared(self, layer: Layer):
+        """The (IR, report) of the layer whose weights `layer` shares (`shares=label`): one labelled earlier
+        in this scope."""
+        found = self.layers.get(layer.shares)
+        if found is not None:
+            return found
+        known = list(self.layers)
+        why = ("the layers labelled before it here are " + ", ".join(f"`{k}`" for k in known)
+               + suggest(layer.shares, known)) if known else "no layer before it in this scope has a label"
+        raise CnnspecError(f"`shares={layer.shares}` names no earlier layer of this scope: {why}", layer.shares_span)
 
     def output(self, ref: Ref) -> _State:
         """The output `@label` goes on from: an item labelled so earlier in this scope."""
@@ -204,7 +217,9 @@ class _Analysis:
 
     def node(self, node, state: _State, scopes: tuple[int, ...], namer: _Namer) -> _State:
         if isinstance(node, Layer):
-            state = self.layer(node, state, scopes, namer.name(node))
+            state = self.layer(node, state, scopes, namer.name(node), namer)
+            if node.label:
+                namer.layers[node.label] = (node, self.layers[-1])
         elif isinstance(node, Repeat):
             inner_namer = _Namer(namer.name(node) + ".") if node.label else namer
             scope = self.open("repeat", node, scopes, inner_namer.prefix.rstrip(".") if node.label else "")
@@ -245,16 +260,39 @@ class _Analysis:
 
     # ------------------------------------------------------------------ layers
 
-    def layer(self, layer: Layer, state: _State, scopes, path: str) -> _State:
+    def layer(self, layer: Layer, state: _State, scopes, path: str, namer: _Namer) -> _State:
         op = ops.get(layer.op)
         ctx = ops.LayerContext(layer, op, ops.fill_defaults(op, layer), state.shape, state.extent)
         result = op.rule(ctx)
+        shares = None
+        if layer.shares is not None:
+            shares = self.shares(layer, namer.shared(layer), ctx, state, result)
+            result = replace(result, params=0, buffers=0, int64_buffers=0)  # they are the other layer's
         receptive, jump = state.receptive, state.jump
         if result.window is not None:
             receptive = tuple(r if k == 1 else _exact(r + (k - 1) * j)
                               for r, k, j in zip(receptive, result.window.kernel, jump))
             jump = tuple(_exact(j * s) for j, s in zip(jump, result.window.stride))
-        return self.record(layer, op, ctx, result, state, receptive, jump, scopes, path, ())
+        return self.record(layer, op, ctx, result, state, receptive, jump, scopes, path, (), shares)
+
+    @staticmethod
+    def shares(layer: Layer, shared: tuple, ctx: ops.LayerContext, state: _State, result) -> str:
+        """The path of the layer whose weights `layer` uses, once it is sure they fit: the same kind with the same
+        arguments, on an input with as many channels (the spatial size may differ: a detection head shared by
+        the levels of a feature pyramid)."""
+        other, report = shared
+        if not result.params and not result.buffers:
+            raise CnnspecError(f"{layer.text}: {layer.op.upper()} has no weights to share", layer.shares_span)
+        if (other.op, dict(ops.fill_defaults(ops.get(other.op), other))) != (layer.op, dict(ctx.args)):
+            raise CnnspecError(f"{layer.text} cannot share the weights of `{other.label}`, {other.text}: a layer that "
+                               f"shares another's weights is the same layer, with the same arguments",
+                               layer.shares_span)
+        if report.input_shape[0] != state.shape[0] or (result.params, result.buffers) != (report.params,
+                                                                                           report.buffers):
+            raise CnnspecError(f"{layer.text} receives {shape_text(state.shape)}, but `{other.label}`, whose weights "
+                               f"it shares, receives {shape_text(report.input_shape)}: its weights would not fit",
+                               layer.shares_span)
+        return report.path
 
     def merge(self, node: Merge, state: _State, scopes, namer: _Namer) -> _State:
         ends = []
@@ -282,7 +320,8 @@ class _Analysis:
                 self.seen_warnings.add(key)
                 self.warnings.append(Diagnostic("warning", message, span))
 
-    def record(self, node, op, ctx, result, state: _State, receptive, jump, scopes, path, inputs) -> _State:
+    def record(self, node, op, ctx, result, state: _State, receptive, jump, scopes, path, inputs,
+               shares=None) -> _State:
         largest = max(result.shape)
         if largest > ops.SIZE_LIMIT:  # e.g. RESIZE(scale=1e9): a typo, not a network
             size = f"{largest:,}" if largest < 10**15 else f"about 10^{len(str(largest)) - 1}"
@@ -298,7 +337,7 @@ class _Analysis:
             resolved=node.text if op.merge else op.call_text((k, a.value) for k, a in node.args),
             input_shape=state.shape, output_shape=result.shape, params=result.params, buffers=result.buffers,
             macs=result.macs, activations=math.prod(result.shape), receptive_field=receptive, jump=jump,
-            path=path, inputs=inputs or ((state.last,) if state.named else ()), scopes=scopes,
+            path=path, inputs=inputs or ((state.last,) if state.named else ()), scopes=scopes, shares=shares,
         ))
         if result.extent is not None:
             extent = result.extent

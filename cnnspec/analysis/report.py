@@ -61,6 +61,9 @@ class LayerReport:
     # Off the path to the output (an auxiliary head, a branch whose output nothing reads): its parameters are
     # the network's, but inference never runs it, so its MACs and output are in no total.
     unused: bool = False
+    # `shares=conv1`: the path of the layer whose weights it uses (its params and buffers are that layer's, so
+    # they are 0 here and counted once).
+    shares: str | None = None
 
     @property
     def flops(self) -> int:
@@ -81,6 +84,8 @@ class LayerReport:
             data["scope"] = self.scopes[-1]
         if self.unused:
             data["unused"] = True
+        if self.shares is not None:
+            data["shares"] = self.shares
         return data
 
 

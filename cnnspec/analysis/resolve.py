@@ -482,7 +482,8 @@ class _Resolver:
         args = dict(scope.defaults.get(op.name, {}))
         args.update({key: Arg(value, span_of(name_token, scope.source)) for key, value in preset.items()})
         self.bad_arguments = False
-        args.update(self.bind(op, name, self.arg_nodes(call_args, scope), scope))
+        given, shares, shares_span = self.shares(self.arg_nodes(call_args, scope), scope)
+        args.update(self.bind(op, name, given, scope))
         # A bad argument already has its message; "needs k" after "no argument kk" would say it twice.
         missing = [p for p in op.params if p.required and p.name not in args and p.name not in self.attempted]
         if missing and not self.unknown_argument and not self.bad_arguments:
@@ -490,7 +491,22 @@ class _Resolver:
             self.error(f"{name} needs {needs}: give {'it' if len(missing) == 1 else 'them'} here, "
                        f"e.g. {op.example}, or in a `default {name}(...)` statement before the network", span)
         ordered = tuple((p.name, args[p.name]) for p in op.params if p.name in args)
-        return Layer(op.name, ordered, label, _squash(span.text), span)
+        return Layer(op.name, ordered, label, _squash(span.text), span, shares, shares_span)
+
+    def shares(self, given: list, scope: _Scope) -> tuple[list, str | None, Span | None]:
+        """`shares=conv1`, which any layer takes: the label it names, taken out of the arguments."""
+        found = [(node, key_span) for key, node, key_span in given if key == "shares"]
+        if not found:
+            return given, None, None
+        node, key_span = found[0]
+        if len(found) > 1:
+            self.error("argument `shares` is given twice", found[1][1])
+        rest = [g for g in given if g[0] != "shares"]
+        if getattr(node, "data", None) != "name":
+            self.error("`shares=` takes the label of an earlier layer of this scope, e.g. `shares=conv1`",
+                       span_of(node, scope.source))
+            return rest, None, None
+        return rest, str(node.children[0]), span_of(node, scope.source)
 
     def merge(self, unit, label: str | None, scope: _Scope) -> Merge | None:
         name_token, *branch_nodes = unit.children

@@ -92,6 +92,7 @@ class _Builder:
     def __init__(self, report):
         self.layers = iter(report.layers)
         self.scopes = iter(report.scopes)
+        self.built: dict = {}  # each layer's module by its path, for a layer that `shares=` its weights
 
     def network(self, net: Network):
         from .modules import Scope
@@ -117,8 +118,12 @@ class _Builder:
         from .modules import Scope
 
         if isinstance(node, Layer):
+            from .modules import Shared
+
             report = next(self.layers)
-            value = scope.add_step(_name(report.path, node), self.module(node, report), (value,))
+            module = Shared(self.built[report.shares]) if report.shares else self.module(node, report)
+            self.built[report.path] = module
+            value = scope.add_step(_name(report.path, node), module, (value,))
         elif isinstance(node, Repeat):
             scope_report = next(self.scopes)
             if node.label:  # a named repeat is a module holding its passes, numbered as one sequence

@@ -49,6 +49,22 @@ class Scope(nn.Module):
         return "; ".join(joins)
 
 
+class Shared(nn.Module):
+    """A second call of another layer (`shares=`): it runs that layer's module, whose weights stay that
+    layer's only (held outside this module's children, so that parameters() and the state dict list them
+    once, and called by its forward so that hooks and FlopCounterMode count the call here)."""
+
+    def __init__(self, layer: nn.Module):
+        super().__init__()
+        self.layer = [layer]  # a list: not a child
+
+    def forward(self, x):
+        return self.layer[0].forward(x)
+
+    def extra_repr(self) -> str:
+        return f"shares the weights of {type(self.layer[0]).__name__}"
+
+
 class Pad(nn.Module):
     """F.pad with fixed sides (last axis first, as F.pad takes them), a mode and a value."""
 

@@ -33,6 +33,10 @@ class Layer:
     label: str | None = None
     text: str = field(default="", compare=False)
     span: Span | None = field(default=None, compare=False)
+    # `shares=conv1`: the label of an earlier layer of the scope whose weights this one uses (a module called
+    # twice), and where it is written.
+    shares: str | None = None
+    shares_span: Span | None = field(default=None, compare=False)
 
     def arg(self, name: str) -> Arg | None:
         for key, arg in self.args:

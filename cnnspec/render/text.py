@@ -68,6 +68,8 @@ def _layer_text(report: Report, layer: LayerReport) -> str:
     text = _cut(layer.resolved if in_block else layer.text, LAYER_TEXT_WIDTH)
     if layer.unused:
         text += "  (unused)"
+    if layer.shares is not None:
+        text += f"  (the weights of {next(l.index for l in report.layers if l.path == layer.shares)})"
     if not layer.inputs:
         return text
     inputs = [str(i) if i else "input" for i in layer.inputs]

@@ -426,6 +426,41 @@ def test_attention_pool_weights_the_positions_by_a_softmax():
     assert torch.allclose(pool(x), by_hand, atol=1e-6)
 
 
+class Recurrent(nn.Module):
+    """A conv block applied twice with the same weights (a weight-tied recurrence), then a head shared by two
+    sizes of map, by hand."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.bn = nn.Conv2d(4, 4, 3, padding=1), nn.BatchNorm2d(4)
+        self.head = nn.Conv2d(4, 2, 1)
+
+    def forward(self, x):
+        x = torch.relu(self.bn(self.conv(torch.relu(self.bn(self.conv(x))))))
+        return torch.cat([self.head(x).flatten(1), self.head(F.max_pool2d(x, 2)).flatten(1)], 1)
+
+
+def test_layers_that_share_weights_count_them_once():
+    text = ("INPUT(4, 8, 8) -> conv: CONV(4, k=3, p=1) -> bn: BN -> RELU -> CONV(4, k=3, p=1, shares=conv)"
+            " -> BN(shares=bn) -> RELU"
+            " -> CONCAT { head: CONV(2, k=1) -> FLATTEN | MAXPOOL(2) -> CONV(2, k=1, shares=head) -> FLATTEN }")
+    report = cnnspec.analyze(cnnspec.parse(text))
+    module = Recurrent()
+    assert report.output_shape == tuple(module.to("meta")(torch.empty(1, 4, 8, 8, device="meta")).shape[1:])
+    assert report.totals.params == model_params(module)  # sum(p.numel()): each weight once
+    assert report.totals.buffers == model_buffers(module)
+    assert report.totals.macs == model_macs(module, (4, 8, 8))  # FlopCounterMode: every call
+    shared = [(l.text, l.params, l.shares) for l in report.layers if l.shares]
+    assert shared == [("CONV(4, k=3, p=1, shares=conv)", 0, "conv"), ("BN(shares=bn)", 0, "bn"),
+                      ("CONV(2, k=1, shares=head)", 0, "head")]
+    assert report.to_dict()["layers"][3]["shares"] == "conv"
+    lowered = cnnspec.lower(cnnspec.parse(text))
+    assert model_params(lowered) == model_params(module) and model_buffers(lowered) == model_buffers(module)
+    assert model_macs(lowered, (4, 8, 8)) == model_macs(module, (4, 8, 8))
+    assert [k for k in lowered.state_dict() if "weight" in k] == ["conv.weight", "bn.weight", "head.weight"]
+    assert cnnspec.verify(cnnspec.parse(text)).ok
+
+
 # ----------------------------------------------------------------------------- structure of the report
 
 

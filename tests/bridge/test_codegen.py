@@ -482,3 +482,14 @@ def test_a_comment_follows_its_code_when_the_line_fits_else_goes_above():
     assert "        self.bn1 = nn.BatchNorm2d(planes * base_width // 64 * groups)  # line 28: bn1: BN\n" in source
     assert ("        # line 28: conv1: CONV(planes * base_width // 64 * groups, k=1, bias=false)\n"
             "        self.conv1 = nn.Conv2d(\n") in source  # black breaks the call; the comment stays above
+
+
+def test_generated_source_says_it_does_not_write_shared_layers_yet():
+    text = "INPUT(2, 6, 6) -> c: CONV(2, k=3, p=1) -> RELU -> CONV(2, k=3, p=1, shares=c)\n"
+    with pytest.raises(cnnspec.CnnspecError) as info:
+        generate(cnnspec.parse(text, path="spec.cnn"))
+    assert info.value.format() + "\n" == (
+        "spec.cnn:1:76: error: `shares=c`: generated source does not write a layer that shares another's weights "
+        "yet; `cnnspec.lower` builds the module, and `cnnspec verify` checks it\n"
+        "    INPUT(2, 6, 6) -> c: CONV(2, k=3, p=1) -> RELU -> CONV(2, k=3, p=1, shares=c)\n"
+        "                                                                               ^\n")

@@ -480,6 +480,38 @@ class ZooIdioms(nn.Module):
         return x if pre_logits else self.head(x)
 
 
+class CalledTwice(nn.Module):
+    """A conv and its BN called twice (a weight-tied recurrence)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.bn = nn.Conv2d(2, 2, 3, padding=1), nn.BatchNorm2d(2)
+
+    def forward(self, x):
+        y = self.bn(self.conv(x))
+        return self.bn(self.conv(torch.relu(y))) + y
+
+
+class WeightReadTwice(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.ones(2, 2, 3, 3))
+
+    def forward(self, x):
+        return F.conv2d(torch.relu(F.conv2d(x, self.w, padding=1)), self.w, padding=1)
+
+
+class SharedHead(nn.Module):
+    """RetinaNet's way: one head run on two levels of a pyramid, of different sizes."""
+
+    def __init__(self):
+        super().__init__()
+        self.head, self.down = nn.Conv2d(2, 3, 1), nn.Conv2d(2, 2, 3, stride=2, padding=1)
+
+    def forward(self, x):
+        return torch.cat([self.head(x).flatten(1), self.head(self.down(x)).flatten(1)], 1)
+
+
 class MixedSplit(nn.Module):
     """MixNet's mixed convolution (torch.split into uneven parts, one kernel each), with GhostNet's and DPN's
     ranges of channels (`x[:, :c]`, `x[:, c:, :, :]`, `x[:, -c:, ...]`)."""
@@ -530,7 +562,8 @@ IDIOMS = [
     (ThreeWaySum, (8, 5, 5)), (Squeezed, (1, 8, 8)), (Everything1d, (2, 40)), (ZooIdioms, (3, 16, 16)),
     (ZooIdioms, (3, 6, 6)), (Paddings, (3, 9, 8)), (ConvNeXtBlock, (3, 16, 16)), (ShuffleV2, (8, 4, 4)),
     (Cross, (8, 4, 4)), (DenseNetLike, (3, 6, 6)), (WithAux, (3, 8, 8)), (Norms, (3, 8, 8)),
-    (MixedSplit, (8, 5, 5)), (Res2Like, (6, 5, 5)), (Constants, (4, 5, 5)),
+    (MixedSplit, (8, 5, 5)), (Res2Like, (6, 5, 5)), (Constants, (4, 5, 5)), (CalledTwice, (2, 6, 6)),
+    (WeightReadTwice, (2, 6, 6)), (SharedHead, (2, 8, 8)),
 ]
 
 
@@ -607,6 +640,18 @@ def test_forward_idioms_text():
         "     | SLICE(start=2)\n"
         "     | SLICE(start=5)\n"
         "     | []\n"
+        "   }\n")
+    assert body(CalledTwice(), (2, 6, 6)) == (
+        "INPUT(2, 6, 6) -> conv: CONV(2, k=3, p=1) -> bn: BN\n"
+        "-> ADD { RELU -> CONV(2, k=3, p=1, shares=conv) -> BN(shares=bn) | [] }\n")
+    assert body(WeightReadTwice(), (2, 6, 6)) == (
+        "INPUT(2, 6, 6) -> conv2d: CONV(2, k=3, p=1, bias=false) -> RELU\n"
+        "-> CONV(2, k=3, p=1, bias=false, shares=conv2d)\n")
+    assert body(SharedHead(), (2, 8, 8)) == (
+        "INPUT(2, 8, 8)\n"
+        "-> CONCAT {\n"
+        "       head: CONV(3, k=1) -> FLATTEN\n"
+        "     | CONV(2, k=3, s=2, p=1) -> CONV(3, k=1, shares=head) -> FLATTEN\n"
         "   }\n")
     assert body(Constants(), (4, 5, 5)) == (
         "INPUT(4, 5, 5) -> ADD { [] | CONV(4, k=3, p=1) -> SCALE(0.17) } -> RELU -> SCALE(0.5) -> SCALE(2.0)\n")
@@ -878,22 +923,16 @@ class AddsConstant(nn.Module):
         return x + 2
 
 
-class CalledTwice(nn.Module):
+class CalledOnAVector(nn.Module):
+    """One nn.Linear at every position (channels last), then on the pooled vector: PWLINEAR, then FC."""
+
     def __init__(self):
         super().__init__()
-        self.conv = nn.Conv2d(2, 2, 3, padding=1)
+        self.fc = nn.Linear(2, 2)
 
     def forward(self, x):
-        return self.conv(torch.relu(self.conv(x)))
-
-
-class WeightReadTwice(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.w = nn.Parameter(torch.ones(2, 2, 3, 3))
-
-    def forward(self, x):
-        return F.conv2d(torch.relu(F.conv2d(x, self.w, padding=1)), self.w, padding=1)
+        x = self.fc(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        return self.fc(x.mean((2, 3)))
 
 
 class TiedModules(nn.Module):
@@ -970,17 +1009,14 @@ def test_graphs_and_modules_that_cnnspec_cannot_write():
     assert _error(from_torch, AddsConstant(), (2, 4, 4)) == (
         "cnnspec: error: cannot import function operator.add, called in the forward of AddsConstant as node `add`: "
         "it adds the constant 2 to a tensor, which no layer of cnnspec does; ADD joins the outputs of branches")
-    shared = ("so the two share their weights; cnnspec cannot yet write a layer that shares another's weights, and "
-              "writing it twice would count them twice")
-    assert _error(from_torch, CalledTwice(), (2, 6, 6)) == (
-        "cnnspec: error: cannot import module `conv` (torch.nn.Conv2d), called in the forward of CalledTwice as node "
-        "`conv_1`: module `conv` is called a second time here (first as node `conv`), " + shared)
-    assert _error(from_torch, WeightReadTwice(), (2, 6, 6)) == (
-        "cnnspec: error: cannot import function torch.conv2d, called in the forward of WeightReadTwice as node "
-        "`conv2d_1`: it reads a weight that node `conv2d` reads too, " + shared)
     assert _error(from_torch, TiedModules(), (2, 6, 6)) == (
         "cnnspec: error: cannot import module `second` (torch.nn.Conv2d), called in the forward of TiedModules as "
-        "node `second`: it reads a weight that node `first` reads too, " + shared)
+        "node `second`: it shares some of its weights with node `first`, but not all of them, which cnnspec's "
+        "`shares=` cannot say")
+    assert _error(from_torch, CalledOnAVector(), (2, 6, 6)) == (
+        "cnnspec: error: cannot import module `fc` (torch.nn.Linear), called in the forward of CalledOnAVector as "
+        "node `fc_1`: module `fc` is called a second time here (first as node `fc`) as FC(2), not as the same "
+        "one layer (PWLINEAR(2)), so cnnspec's `shares=` cannot say it")
     message = _error(from_torch, Branchy(), (1, 8, 8))
     assert message.startswith("cnnspec: error: torch.fx cannot trace the forward of Branchy: TraceError: "
                               "symbolically traced variables cannot be used as inputs to control flow (")

@@ -7,6 +7,41 @@ from cnnspec.cli import main
 
 # name: (spec text, the complete stderr of `cnnspec analyze spec.cnn`)
 SPEC_ERRORS = {
+    'shares_another_layer': (
+        'INPUT(2, 6, 6) -> c: CONV(2, k=3, p=1) -> CONV(3, k=3, p=1, shares=c)\n',
+        "spec.cnn:1:68: error: CONV(3, k=3, p=1, shares=c) cannot share the weights of `c`, CONV(2, k=3, p=1): a layer that shares another's weights is the same layer, with the same arguments\n"
+        '    INPUT(2, 6, 6) -> c: CONV(2, k=3, p=1) -> CONV(3, k=3, p=1, shares=c)\n'
+        '                                                                       ^\n'),
+    'shares_an_unknown_label': (
+        'INPUT(2, 6, 6) -> c: CONV(2, k=3, p=1) -> RELU -> CONV(2, k=3, p=1, shares=d)\n',
+        'spec.cnn:1:76: error: `shares=d` names no earlier layer of this scope: the layers labelled before it here are `c`\n'
+        '    INPUT(2, 6, 6) -> c: CONV(2, k=3, p=1) -> RELU -> CONV(2, k=3, p=1, shares=d)\n'
+        '                                                                               ^\n'),
+    'shares_no_weights': (
+        'INPUT(2, 6, 6) -> c: RELU -> RELU(shares=c)\n',
+        'spec.cnn:1:42: error: RELU(shares=c): RELU has no weights to share\n'
+        '    INPUT(2, 6, 6) -> c: RELU -> RELU(shares=c)\n'
+        '                                             ^\n'),
+    'shares_weights_that_do_not_fit': (
+        'INPUT(2, 6, 6) -> c: CONV(4, k=3) -> CONV(4, k=3, shares=c)\n',
+        'spec.cnn:1:58: error: CONV(4, k=3, shares=c) receives 4×4×4, but `c`, whose weights it shares, receives 2×6×6: its weights would not fit\n'
+        '    INPUT(2, 6, 6) -> c: CONV(4, k=3) -> CONV(4, k=3, shares=c)\n'
+        '                                                             ^\n'),
+    'shares_a_number': (
+        'INPUT(2, 6, 6) -> CONV(2, k=3, shares=3)\n',
+        'spec.cnn:1:39: error: `shares=` takes the label of an earlier layer of this scope, e.g. `shares=conv1`\n'
+        '    INPUT(2, 6, 6) -> CONV(2, k=3, shares=3)\n'
+        '                                          ^\n'),
+    'shares_without_labels': (
+        'INPUT(2, 6, 6) -> CONV(2, k=3, shares=c)\n',
+        'spec.cnn:1:39: error: `shares=c` names no earlier layer of this scope: no layer before it in this scope has a label\n'
+        '    INPUT(2, 6, 6) -> CONV(2, k=3, shares=c)\n'
+        '                                          ^\n'),
+    'shares_given_twice': (
+        'INPUT(2, 6, 6) -> c: CONV(2, k=3, p=1) -> CONV(2, k=3, p=1, shares=c, shares=c)\n',
+        'spec.cnn:1:71: error: argument `shares` is given twice\n'
+        '    INPUT(2, 6, 6) -> c: CONV(2, k=3, p=1) -> CONV(2, k=3, p=1, shares=c, shares=c)\n'
+        '                                                                          ^~~~~~\n'),
     'attnpool_on_1d': (
         'INPUT(8, 16) -> ATTNPOOL\n',
         'spec.cnn:1:17: error: ATTNPOOL takes a 2-D map (C×H×W), not 8×16\n'

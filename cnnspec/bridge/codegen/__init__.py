@@ -48,5 +48,23 @@ def generate(net: Program | Network, *, class_name: str = "Net", **variables) ->
     if with_calls:
         net = resolve(net, variables)
     report = analyze(net)
+    _refuse_shared(net.body)
     root = ModelBuilder(report, with_calls).network(net)
     return FileWriter(net, report, root, class_name, variables).source()
+
+
+def _refuse_shared(nodes) -> None:
+    """Generated source does not write a layer that `shares=` another's weights yet: a CnnspecError at it."""
+    from ...lang.errors import CnnspecError
+    from ...lang.ir import Block, Group, Layer, Merge, Repeat
+
+    for node in nodes:
+        if isinstance(node, Layer) and node.shares is not None:
+            raise CnnspecError(f"`shares={node.shares}`: generated source does not write a layer that shares "
+                               f"another's weights yet; `cnnspec.lower` builds the module, and `cnnspec verify` "
+                               f"checks it", node.shares_span)
+        if isinstance(node, (Block, Group, Repeat)):
+            _refuse_shared(node.body)
+        elif isinstance(node, Merge):
+            for branch in node.branches:
+                _refuse_shared(branch)

@@ -54,6 +54,12 @@ def chain(trace: Trace, nodes: dict, start, stop, unused=()) -> tuple:
         return walker.graph(start, stop)
 
 
+def _layers(flow) -> list:
+    """The items of a node's layers: labelled when a later layer `shares=` its weights."""
+    layers = [Layer(text) for text in flow.items]
+    return [Labelled(flow.label, tuple(layers))] if flow.label else layers
+
+
 def post_dominators(nodes, users: dict, order: dict, stop) -> dict:
     """The immediate post-dominator of every node: the first node every path from it to the output
     passes through (Cooper, Harvey & Kennedy's intersection, on a DAG in reverse topological order)."""
@@ -125,9 +131,10 @@ class _Chain:
             read_later.update(s for s in sources if s is not after[node])
         if value(stop) is not final:
             read_later.add(value(stop))
-        numbers = iter(range(1, len(written) + 1))
-        labels = {node: "input" if node is start else f"x{next(numbers)}"
-                  for node in [start, *written] if node in read_later}
+        taken = {self.nodes[n].label for n in written if self.nodes[n].label}
+        numbers = (f"x{k}" for k in range(1, 2 * len(written) + 2) if f"x{k}" not in taken)
+        labels = {node: "input" if node is start else self.nodes[node].label or next(numbers)
+                  for node in [start, *written] if node in read_later or self.nodes[node].label}
 
         def reference(source, previous) -> tuple:
             source = value(source)
@@ -179,7 +186,7 @@ class _Chain:
             after = following[current]
             if len(after) == 1 and self.nodes[after[0]].merge is None:
                 current = after[0]
-                items += [Layer(text) for text in self.nodes[current].items]
+                items += _layers(self.nodes[current])
                 continue
             join = ipdom.get(current)
             if join is None or join not in region or self.nodes[join].merge is None:

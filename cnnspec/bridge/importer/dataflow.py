@@ -32,6 +32,7 @@ class FlowNode:
     pieces: tuple = ()  # torch.chunk or torch.split: each piece's (start, stop) on the channels
     binary: bool = False  # a sum or product written with + or * (or torch.add, torch.mul): of two values
     layout: object = None  # how its axes are ordered, when a forward has moved them (see layouts)
+    label: str | None = None  # its one layer's, when a later one `shares=` its weights
 
 
 class ImportContext:
@@ -126,8 +127,9 @@ def dataflow(trace: Trace) -> tuple[dict, object, list[str]]:
             found = _flow_node(trace, nodes, params, node, notes)
         except Unimportable as reason:
             raise trace.unsupported(node, str(reason)) from None
-        if found is not None and found.items:
-            _own_weights(trace, node, params, owners)
+        first = _own_weights(trace, node, params, owners) if found is not None and found.items else None
+        if first is not None:
+            found = _share(trace, nodes, node, found, first)
         if found is not None:
             nodes[node] = found
     if nodes[result].layout is not None:
@@ -136,25 +138,53 @@ def dataflow(trace: Trace) -> tuple[dict, object, list[str]]:
     return _absorb(nodes), result, notes
 
 
-def _own_weights(trace: Trace, node, params: dict, owners: dict) -> None:
-    """A layer's parameters and buffers are its own: a module called twice, or a weight that two calls read,
-    shares them, and writing the layer twice would count them twice (torchinfo's long-standing error), so it
-    is refused until the language can say that one layer shares another's weights."""
+_NOT_LABELS = frozenset(("input", "let", "default", "block", "import", "if", "else", "and", "or", "not"))
+
+
+def _own_weights(trace: Trace, node, params: dict, owners: dict):
+    """The earlier node whose weights this one's layer uses, or None when they are its own. A module called
+    twice (or a weight two calls read) shares them: its second layer is written `shares=` the first, so that
+    they are counted once, not twice (torchinfo's long-standing error). Refused when the two share only some
+    of them, or are not the same layer."""
     if node.op == "call_module":
         module = trace.module.get_submodule(node.target)
         tensors = [*module.parameters(), *module.buffers()]
     else:
         tensors = [trace.value(params[a]) for a in node_args(node) if a in params]
-    for tensor in tensors:
-        first = owners.setdefault(id(tensor), node)
-        if first is node:
-            continue
-        if node.op == first.op == "call_module" and node.target == first.target:
-            what = f"module `{node.target}` is called a second time here (first as node `{first.name}`)"
-        else:
-            what = f"it reads a weight that node `{first.name}` reads too"
-        raise trace.unsupported(node, f"{what}, so the two share their weights; cnnspec cannot yet write a layer "
-                                      f"that shares another's weights, and writing it twice would count them twice")
+    ids = frozenset(id(t) for t in tensors)
+    firsts = {owners.setdefault(i, (node, ids))[0] for i in ids} - {node}
+    if not firsts:
+        return None
+    first = min(firsts, key=trace.order.__getitem__)
+    if len(firsts) > 1 or owners[next(i for i in ids if owners[i][0] is first)][1] != ids:
+        raise trace.unsupported(node, f"it shares some of its weights with node `{first.name}`, but not all of "
+                                      f"them, which cnnspec's `shares=` cannot say")
+    return first
+
+
+def _share(trace: Trace, nodes: dict, node, found: FlowNode, first) -> FlowNode:
+    """`found`, the second layer of the weights of node `first`, written `shares=` the first, which is
+    labelled after its module (or weight)."""
+    earlier = nodes[first]
+    if len(found.items) != 1 or found.items != earlier.items:
+        what = f"module `{node.target}` is called" if node.op == "call_module" and node.target == first.target \
+            else "its weights are used"
+        raise trace.unsupported(node, f"{what} a second time here (first as node `{first.name}`) as "
+                                      f"{' -> '.join(found.items) or 'no layer'}, not as the same one layer "
+                                      f"({' -> '.join(earlier.items)}), so cnnspec's `shares=` cannot say it")
+    label = earlier.label
+    if label is None:
+        taken = {n.label for n in nodes.values() if n.label}
+        base = str(first.target if first.op == "call_module" else first.name).replace(".", "_")
+        base = base if base.isidentifier() and base not in _NOT_LABELS else f"m_{base}"
+        label, k = base, 1
+        while label in taken:
+            k += 1
+            label = f"{base}_{k}"
+        nodes[first] = replace(earlier, label=label)
+    text = found.items[0]
+    shared = f"{text[:-1]}, shares={label})" if text.endswith(")") else f"{text}(shares={label})"
+    return replace(found, items=(shared,))
 
 
 def _flow_node(trace: Trace, nodes: dict, params: dict, node, notes: list[str]) -> FlowNode | None:
