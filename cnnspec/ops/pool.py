@@ -107,7 +107,7 @@ def _attnpool(ctx: LayerContext) -> LayerResult:
 def _module_text(m, ctx) -> list[str]:
     """The layer of a plain torch module inside a module the importer reads whole: a 1×1 conv, a norm, an
     activation, a dropout; nothing for an identity."""
-    from . import OPS
+    from .activation import ENTRIES as ACTIVATIONS
 
     name = type(m).__name__
     if name == "Identity" or name == "Dropout" and m.p == 0:
@@ -118,8 +118,8 @@ def _module_text(m, ctx) -> list[str]:
         return [layer_text("LN", eps=unless(m.eps, 1e-5))]
     if name == "Dropout":
         return [layer_text("DROPOUT", unless(m.p, 0.5))]
-    for op in OPS:
-        if op.elementwise and not op.params and any(f"torch.nn.{name}" in f.names for f in op.from_modules):
+    for op in ACTIVATIONS:
+        if not op.params and any(f"torch.nn.{name}" in f.names for f in op.from_modules):
             return [op.name.upper()]
     raise Unimportable(f"it holds a {name}, which cnnspec cannot write inside it")
 
