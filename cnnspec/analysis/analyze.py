@@ -208,8 +208,8 @@ class _Analysis:
         elif isinstance(node, Repeat):
             inner_namer = _Namer(namer.name(node) + ".") if node.label else namer
             scope = self.open("repeat", node, scopes, inner_namer.prefix.rstrip(".") if node.label else "")
-            for _ in range(node.count):
-                state = self.walk(node.body, state, (*scopes, scope.id), inner_namer)
+            for body in node.passes:
+                state = self.walk(body, state, (*scopes, scope.id), inner_namer)
             self.close(scope)
         elif isinstance(node, (Block, Group)):
             path = namer.name(node)
