@@ -132,6 +132,7 @@ class _OpenScope:
     parent: int | None
     depth: int
     first: int = 0
+    node: object = None  # the IR node: a repeat's index is in its report
 
 
 class _Analysis:
@@ -230,7 +231,7 @@ class _Analysis:
     def open(self, kind: str, node, scopes: tuple[int, ...], path: str) -> _OpenScope:
         text = f"{node.label}: {node.text}" if node.label else node.text
         scope = _OpenScope(len(self.scopes) + 1, kind, text, path, node.span, scopes[-1] if scopes else None,
-                           len(scopes) + 1, len(self.layers) + 1)
+                           len(scopes) + 1, len(self.layers) + 1, node)
         self.scopes.append(None)  # filled in when the scope closes, with its sums
         return scope
 
@@ -241,7 +242,8 @@ class _Analysis:
             column=scope.span.column, parent=scope.parent, depth=scope.depth,
             first=scope.first, last=len(self.layers),
             params=sum(l.params for l in inside), buffers=sum(l.buffers for l in inside),
-            macs=sum(l.macs for l in inside), activations=sum(l.activations for l in inside))
+            macs=sum(l.macs for l in inside), activations=sum(l.activations for l in inside),
+            index=getattr(scope.node, "index", None))
 
     # ------------------------------------------------------------------ layers
 

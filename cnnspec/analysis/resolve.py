@@ -432,7 +432,8 @@ class _Resolver:
         if count == 0 or layers == 0:  # a repeat of nothing leaves nothing (and costs no walk of its passes)
             return ()
         self.count_layers(layers * (count - 1), span)
-        return (Repeat(body, count, label, _squash(span.text), span, _squash(span_of(count_node, scope.source).text)),)
+        count_text = _squash(span_of(count_node, scope.source).text)
+        return (Repeat(body, count, label, _squash(span.text), span, count_text),)
 
     def repeat_count(self, count, count_node, scope: _Scope):
         """The count of a repeat as a whole number from 0 to REPEAT_LIMIT, or MISSING (and a message)."""
@@ -465,14 +466,17 @@ class _Resolver:
             return ()
         count = self.repeat_count(count, count_node, scope)
         copies = []
+        kinds = {**scope.kinds, index: f"the index of the repeat around it (line {index_span.line})"}
         for number in range(1 if count is MISSING else count):
             inner = _Scope(scope.source, ChainMap({index: number}, scope.env), scope.defaults, scope.stamp,
-                           scope.calls, {**scope.kinds, index: f"the index of the repeat around it (line {index_span.line})"})
+                           scope.calls, kinds)
             copies.append(self.unit(body_node, None, inner))
-        if count is MISSING or count == 0 or not any(expand(copies[0])):
-            return copies[0] if count is MISSING else ()
-        return (Repeat(copies[0], count, label, _squash(span.text), span, _squash(span_of(count_node, scope.source).text),
-                       index, tuple(copies)),)
+        if count is MISSING:
+            return copies[0]
+        if not any(any(expand(copy)) for copy in copies):  # a repeat of nothing leaves nothing
+            return ()
+        count_text = _squash(span_of(count_node, scope.source).text)
+        return (Repeat(copies[0], count, label, _squash(span.text), span, count_text, index, tuple(copies)),)
 
     def taken_name(self, name: str, scope: _Scope) -> str:
         """What `name` already is in `scope` (a block parameter, a repeat index, a variable), or ""."""

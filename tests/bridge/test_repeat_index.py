@@ -113,3 +113,82 @@ def test_an_index_counts_within_its_own_repeat_and_nests():
 def test_a_count_from_the_index_changes_the_copies_shape():
     report = cnnspec.analyze(cnnspec.parse("INPUT(2, 4, 4) -> [ADD { CONV(2, k=1) * i | [] }] * 3 by i"))
     assert [layer.op for layer in report.layers] == ["add", "conv", "add", "conv", "conv", "add"]
+    # the first copy is empty, the others are not
+    report = cnnspec.analyze(cnnspec.parse("INPUT(2, 4, 4) -> [CONV(2, k=1) * i] * 3 by i"))
+    assert [layer.path for layer in report.layers] == ["0", "1", "2"]
+
+
+# ------------------------------------------------------------------------------ the importer folds them
+
+
+def folded_rates(text: str) -> list[float]:
+    """Each STOCHASTICDEPTH's p in the imported spec, as cnnspec resolves it (0.0 where it is left out)."""
+    network = cnnspec.resolve(cnnspec.parse(text))
+    return [layer.arg("p").value if layer.arg("p") else 0.0
+            for layer in expand(network.body) if layer.op == "stochasticdepth"]
+
+
+def test_the_importer_folds_rising_rates_into_a_repeat_with_its_index():
+    text = cnnspec.from_torch(TinyEfficientNet(), (WIDTH, 6, 6))
+    assert text.splitlines()[1:] == [
+        "INPUT(8, 6, 6)",
+        "-> [",
+        "     ADD { CONV(8, k=3, p=1, bias=false) -> BN -> SILU -> STOCHASTICDEPTH(0.2 * i / 5) | [] }",
+        "   ] * 5 by i",
+    ]
+    assert folded_rates(text) == torch_rates(TinyEfficientNet())
+
+
+class TinyConvNeXt(nn.Module):
+    """Stages of residual blocks with downsampling between them; the rate rises over all blocks, as
+    torchvision's ConvNeXt raises it (`p = 0.1 * block_id / (blocks - 1.0)`), so stage 2 starts at block 3."""
+
+    def __init__(self, stages=(3, 3, 4)):
+        super().__init__()
+        total, block_id, layers, c = sum(stages), 0, [], 4
+        for number, count in enumerate(stages):
+            if number:
+                layers.append(nn.Conv2d(c, 2 * c, 2, stride=2))
+                c *= 2
+            for _ in range(count):
+                layers.append(Block(c, 0.1 * block_id / (total - 1.0)))
+                block_id += 1
+        self.features = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.features(x)
+
+
+def test_the_importer_writes_each_stage_from_the_block_it_starts_at():
+    module = TinyConvNeXt()
+    text = cnnspec.from_torch(module, (4, 8, 8))
+    rates = [line.strip() for line in text.splitlines() if "STOCHASTICDEPTH" in line]
+    assert [r[r.index("STOCHASTICDEPTH"):r.index(" |")] for r in rates] == [
+        "STOCHASTICDEPTH(0.1 * i / 9)", "STOCHASTICDEPTH(0.1 * (i + 3) / 9)", "STOCHASTICDEPTH(0.1 * (i + 6) / 9)"]
+    assert folded_rates(text) == torch_rates(module)  # bit for bit
+
+
+def test_blocks_of_rates_that_do_not_rise_by_one_step_stay_apart():
+    """Nor do two blocks fold: any two rates rise by one step."""
+    module = nn.Sequential(*[Block(4, p) for p in (0.1, 0.2, 0.5, 0.6)])
+    text = cnnspec.from_torch(module, (4, 6, 6))
+    assert "STOCHASTICDEPTH(0.1)" in text and not any(" by " in line for line in text.splitlines()[1:])
+    assert folded_rates(text) == torch_rates(module)
+
+
+def test_the_importer_folds_torchvisions_convnext_and_efficientnet_exactly():
+    """The references of tests/analysis/test_reference_zoo_specs.py (torchvision's code), their StochasticDepth
+    as cnnspec's (torchvision's own is found by its package, which is not installed here)."""
+    from test_reference_zoo_specs import REFERENCES
+    from torch_reference import build_on_meta
+
+    for name, repeats in (("convnext_tiny", 4), ("efficientnet_v2_s", 5)):  # V2-S's first stage: 2 blocks
+        module, shape = build_on_meta(REFERENCES[name])
+        for m in module.modules():
+            if hasattr(m, "stochastic_depth"):
+                m.stochastic_depth = StochasticDepth(m.stochastic_depth.p, m.stochastic_depth.mode)
+        text = cnnspec.from_torch(module, shape)
+        assert text.count(" by i") == repeats
+        theirs = [m.stochastic_depth.p for m in module.modules()
+                  if hasattr(m, "stochastic_depth") and getattr(m, "use_res_connect", True)]
+        assert folded_rates(text) == theirs
