@@ -145,6 +145,7 @@ class _OpenScope:
     parent: int | None
     depth: int
     first: int = 0
+    node: object = None  # the IR node: a repeat's index is in its report
 
 
 class _Analysis:
@@ -223,8 +224,8 @@ class _Analysis:
         elif isinstance(node, Repeat):
             inner_namer = _Namer(namer.name(node) + ".") if node.label else namer
             scope = self.open("repeat", node, scopes, inner_namer.prefix.rstrip(".") if node.label else "")
-            for _ in range(node.count):
-                state = self.walk(node.body, state, (*scopes, scope.id), inner_namer)
+            for body in node.passes:
+                state = self.walk(body, state, (*scopes, scope.id), inner_namer)
             self.close(scope)
         elif isinstance(node, (Block, Group)):
             path = namer.name(node)
@@ -245,7 +246,7 @@ class _Analysis:
     def open(self, kind: str, node, scopes: tuple[int, ...], path: str) -> _OpenScope:
         text = f"{node.label}: {node.text}" if node.label else node.text
         scope = _OpenScope(len(self.scopes) + 1, kind, text, path, node.span, scopes[-1] if scopes else None,
-                           len(scopes) + 1, len(self.layers) + 1)
+                           len(scopes) + 1, len(self.layers) + 1, node)
         self.scopes.append(None)  # filled in when the scope closes, with its sums
         return scope
 
@@ -256,7 +257,8 @@ class _Analysis:
             column=scope.span.column, parent=scope.parent, depth=scope.depth,
             first=scope.first, last=len(self.layers),
             params=sum(l.params for l in inside), buffers=sum(l.buffers for l in inside),
-            macs=sum(l.macs for l in inside), activations=sum(l.activations for l in inside))
+            macs=sum(l.macs for l in inside), activations=sum(l.activations for l in inside),
+            index=getattr(scope.node, "index", None))
 
     # ------------------------------------------------------------------ layers
 

@@ -27,13 +27,14 @@ class ScopeReport:
     buffers: int
     macs: int
     activations: int
+    index: str | None = None  # a repeat's index (`* 3 by i`): its copies differ
 
     def to_dict(self) -> dict:
         return {
             "id": self.id, "kind": self.kind, "text": self.text, "path": self.path, "line": self.line,
             "column": self.column, "parent": self.parent, "depth": self.depth, "layers": [self.first, self.last],
             "params": self.params, "buffers": self.buffers, "macs": self.macs, "flops": 2 * self.macs,
-            "activations": self.activations,
+            "activations": self.activations, **({"index": self.index} if self.index is not None else {}),
         }
 
 

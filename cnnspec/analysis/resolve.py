@@ -13,7 +13,7 @@ import math
 import os
 from collections import ChainMap
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from .. import ops
@@ -109,6 +109,7 @@ class _Scope:
     defaults: dict
     stamp: float = math.inf
     calls: tuple = ()  # the block calls being expanded, outermost first
+    kinds: Mapping = field(default_factory=dict)  # what the names that are no `let` variable are: parameters, indices
 
 
 def resolve(program: Program, variables: Mapping[str, object] | None = None, /, *, variant: str | None = None,
@@ -156,6 +157,7 @@ class _Resolver:
         self.call_count = 0
         self.depth = 0  # groups, repeats, branches and block calls being resolved, one inside the other
         self.all_blocks: dict[str, Span] = {}  # every block of the program, for "used before it is defined"
+        self.indices: dict[str, Span] = {}  # every repeat index of the program, by name: where it is named
         self.imports: list[str] = []  # files being imported, to refuse cycles
         self.imported: set[str] = set()  # files already imported
         self.root = ""  # the directory imports must stay in: the top-level spec's
@@ -198,6 +200,7 @@ class _Resolver:
             statements.append(last)
             last = None
         self.collect_block_names(statements, program.source)
+        self.collect_indices(program.tree, program.source)
         for statement in statements:
             self.statement(statement, scope)
         if last is None:
@@ -321,6 +324,7 @@ class _Resolver:
         self.imports.append(path)
         inner = _Scope(program.source, scope.env, scope.defaults)
         self.collect_block_names(children, program.source)
+        self.collect_indices(program.tree, program.source)
         for statement in children:
             self.statement(statement, inner)
         self.imports.pop()
@@ -410,33 +414,83 @@ class _Resolver:
             self.depth -= 1
 
     def repeat(self, unit, label: str | None, scope: _Scope) -> tuple:
-        body_node, _star, count_node = unit.children
+        body_node, _star, count_node, *index_token = unit.children
         span = span_of(unit, scope.source)
         count = self.eval(count_node, scope)
         if body_node.data == "ref":
             self.error(f"`{_squash(span_of(body_node, scope.source).text)}` goes on from an earlier output; it is no "
                        f"layer and cannot be repeated", span)
             return ()
+        index = str(index_token[0]) if index_token else None
+        if index is not None:
+            return self.indexed_repeat(unit, body_node, count, count_node, index, index_token[0], label, scope)
         body = self.unit(body_node, None, scope)
-        count_span = span_of(count_node, scope.source)
+        count = self.repeat_count(count, count_node, scope)
         if count is MISSING:
-            return body
-        if isinstance(count, bool):
-            count = int(count)
-        if not isinstance(count, int):
-            self.error(f"a repeat count must be a whole number, not {shown(count)}", count_span)
-            return body
-        if count < 0:
-            self.error(f"a repeat count must be 0 or more, not {count}", count_span)
-            return body
-        if count > REPEAT_LIMIT:
-            self.error(f"repeat count {count:,} is above the limit of {REPEAT_LIMIT:,}", count_span)
             return body
         layers = sum(1 for _ in expand(body))
         if count == 0 or layers == 0:  # a repeat of nothing leaves nothing (and costs no walk of its passes)
             return ()
         self.count_layers(layers * (count - 1), span)
-        return (Repeat(body, count, label, _squash(span.text), span, _squash(count_span.text)),)
+        count_text = _squash(span_of(count_node, scope.source).text)
+        return (Repeat(body, count, label, _squash(span.text), span, count_text),)
+
+    def repeat_count(self, count, count_node, scope: _Scope):
+        """The count of a repeat as a whole number from 0 to REPEAT_LIMIT, or MISSING (and a message)."""
+        count_span = span_of(count_node, scope.source)
+        if count is MISSING:
+            return MISSING
+        if isinstance(count, bool):
+            count = int(count)
+        if not isinstance(count, int):
+            self.error(f"a repeat count must be a whole number, not {shown(count)}", count_span)
+            return MISSING
+        if count < 0:
+            self.error(f"a repeat count must be 0 or more, not {count}", count_span)
+            return MISSING
+        if count > REPEAT_LIMIT:
+            self.error(f"repeat count {count:,} is above the limit of {REPEAT_LIMIT:,}", count_span)
+            return MISSING
+        return count
+
+    def indexed_repeat(self, unit, body_node, count, count_node, index: str, index_token, label, scope: _Scope):
+        """`[…] * N by i`: the body resolved once per copy, with `i` its number from 0, a variable of the
+        expressions written inside the repeat (not of the blocks it calls: they see what their definition sees)."""
+        span = span_of(unit, scope.source)
+        index_span = span_of(index_token, scope.source)
+        taken = self.taken_name(index, scope)
+        if taken:
+            free = next(n for n in ("i", "j", "k", "n", "m", "index") if not self.taken_name(n, scope))
+            self.error(f"the repeat index `{index}` has the name of {taken}: give the index another name, "
+                       f"e.g. `by {free}`", index_span)
+            return ()
+        count = self.repeat_count(count, count_node, scope)
+        copies = []
+        kinds = {**scope.kinds, index: f"the index of the repeat around it (line {index_span.line})"}
+        for number in range(1 if count is MISSING else count):
+            inner = _Scope(scope.source, ChainMap({index: number}, scope.env), scope.defaults, scope.stamp,
+                           scope.calls, kinds)
+            copies.append(self.unit(body_node, None, inner))
+        if count is MISSING:
+            return copies[0]
+        if not any(any(expand(copy)) for copy in copies):  # a repeat of nothing leaves nothing
+            return ()
+        count_text = _squash(span_of(count_node, scope.source).text)
+        return (Repeat(copies[0], count, label, _squash(span.text), span, count_text, index, tuple(copies)),)
+
+    def taken_name(self, name: str, scope: _Scope) -> str:
+        """What `name` already is in `scope` (a block parameter, a repeat index, a variable), or ""."""
+        if name in scope.kinds:
+            return scope.kinds[name]
+        if name in scope.env:
+            return "a variable (`let` or `--set`)"
+        return ""
+
+    def collect_indices(self, tree, source: Source) -> None:
+        """Where each repeat index is named (`by i`), for the message about one used outside its repeat."""
+        for node in tree.find_data("repeat"):
+            if len(node.children) == 4:
+                self.indices.setdefault(str(node.children[3]), span_of(node.children[3], source))
 
     def count_layers(self, added: int, span: Span) -> None:
         """Stop at LAYER_LIMIT layers, before a typo makes a network too large to analyze in a moment."""
@@ -569,7 +623,8 @@ class _Resolver:
                 ok = False
             bound[pname] = value
             written[pname] = _squash(span_of(node, scope.source).text)
-        inner = _Scope(definition.source, env, definition.defaults, definition.stamp, (*scope.calls, definition.name))
+        inner = _Scope(definition.source, env, definition.defaults, definition.stamp, (*scope.calls, definition.name),
+                       {name: f"a parameter of block `{definition.name}`" for name in names})
         for pname, default, pspan in definition.params:
             if pname in bound:
                 values[pname] = bound[pname]
@@ -808,6 +863,13 @@ class _Resolver:
 
     def undefined(self, name: str, span: Span, scope: _Scope | None = None) -> None:
         scope = scope or self.scope
+        index = self.indices.get(name)
+        if index is not None:
+            where = f"line {index.line}" if index.source is span.source else f"{index.source.path}:{index.line}"
+            self.error(f"undefined variable `{name}`: the repeat at {where} names its index `{name}`, which only the "
+                       "expressions written inside that repeat see (a block called there takes it as an argument)",
+                       span)
+            return
         hint = suggest(name, list(scope.env)) if scope else ""
         if not hint:
             hint = f"; define it with `let {name} = ...` or on the command line with `--set {name}=...`"

@@ -129,13 +129,13 @@ class _Builder:
             if node.label:  # a named repeat is a module holding its passes, numbered as one sequence
                 inner = Scope()
                 end, inner_named = 0, {}
-                for _ in range(node.count):
-                    end = self.walk(node.body, inner, end, inner_named)
+                for body in node.passes:
+                    end = self.walk(body, inner, end, inner_named)
                 inner.finish(end)
                 value = scope.add_step(_name(scope_report.path, node), inner, (value,))
             else:
-                for _ in range(node.count):
-                    value = self.walk(node.body, scope, value, named)
+                for body in node.passes:
+                    value = self.walk(body, scope, value, named)
         elif isinstance(node, (Block, Group)):
             scope_report = next(self.scopes)
             inner = Scope()

@@ -47,7 +47,8 @@ class Layer:
 
 @dataclass(frozen=True, slots=True)
 class Repeat:
-    """A sequence run `count` times in a row (count ≥ 1; a count of 0 leaves no node)."""
+    """A sequence run `count` times in a row (count ≥ 1; a count of 0 leaves no node); with an `index`, each
+    copy has its own values."""
 
     body: tuple[Node, ...]
     count: int
@@ -55,6 +56,14 @@ class Repeat:
     text: str = field(default="", compare=False)
     span: Span | None = field(default=None, compare=False)
     count_text: str = field(default="", compare=False)  # the count as written (`blocks - 1`), for code generation
+    index: str | None = None  # the name of the copy's number in `[…] * 3 by i`
+    # With an index, every copy resolved with its own number (the first is `body`); without, `body` is each copy.
+    copies: tuple[tuple[Node, ...], ...] = ()
+
+    @property
+    def passes(self) -> tuple[tuple[Node, ...], ...]:
+        """The body of each copy, in order."""
+        return self.copies or (self.body,) * self.count
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,8 +153,8 @@ def expand(nodes):
     """Every concrete layer of `nodes`, repeats unrolled, in execution order (a merge after its branches)."""
     for node in nodes:
         if isinstance(node, Repeat):
-            for _ in range(node.count):
-                yield from expand(node.body)
+            for body in node.passes:
+                yield from expand(body)
         elif isinstance(node, (Group, Block)):
             yield from expand(node.body)
         elif isinstance(node, Merge):

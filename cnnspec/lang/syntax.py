@@ -63,7 +63,7 @@ _TOKEN_WORDS = {
     "COMMA": "`,`", "EQUAL": "`=`", "NAME": "a name", "INT": "a number", "FLOAT": "a number",
     "STRING": "a quoted file name", "LET": "`let`", "DEFAULT": "`default`", "BLOCK": "`block`",
     "IMPORT": "`import`", "IF": "`if`", "ELSE": "`else`", "AND": "`and`", "OR": "`or`", "NOT": "`not`",
-    "AT": "`@`", "$END": "end of input",
+    "AT": "`@`", "BY": "`by`", "$END": "end of input",
 }
 # Terminal groups that read as one thing to a user.
 _VALUE_START = {"INT", "FLOAT", "NAME", "STRING", "LPAR", "MINUS", "PLUS"}

@@ -63,8 +63,10 @@ INPUTS_SHOWN = 8  # a merge of more branches shows the first and last of the row
 
 
 def _layer_text(report: Report, layer: LayerReport) -> str:
-    """As written; inside a block, where the text is the same for every call, with its values instead."""
-    in_block = any(report.scopes[i - 1].kind == "block" for i in layer.scopes)
+    """As written; inside a block or a repeat with an index, where the text is the same for every call or copy,
+    with its values instead."""
+    in_block = any(report.scopes[i - 1].kind == "block" or report.scopes[i - 1].index is not None
+                   for i in layer.scopes)
     text = _cut(layer.resolved if in_block else layer.text, LAYER_TEXT_WIDTH)
     if layer.unused:
         text += "  (unused)"

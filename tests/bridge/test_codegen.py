@@ -312,6 +312,13 @@ SMALL = {
     """,
     "one_dimensional": "INPUT(1, 9) -> CONV(2, k=3) -> RESIZE(size=11, mode=linear) -> RESIZE(scale=1.5) -> FC(2)",
     "fc_on_a_map": "INPUT(3, 8, 8) -> stem: CONV(4, k=3) -> act: RELU -> head: FC(5)",
+    # a repeat's index: blocks that differ in a rate, a stage that continues another's count, widths that grow
+    "repeat_index": """
+        block sd(c, p) { ADD { CONV(c, k=3, p=1) -> BN -> STOCHASTICDEPTH(p) | [] } }
+        block stage(c, n, first=0) { [sd(c, p=0.2 * (first + i) / 6)] * n by i }
+        INPUT(3, 8, 8) -> CONV(8, k=1) -> stage(8, 3) -> s2: stage(8, 3, first=3)
+        -> widen: [CONV(4 * (j + 1), k=1) -> RELU] * 3 by j -> [ADD { CONV(12, k=1) * k | [] }] * 2 by k
+    """,
 }
 
 

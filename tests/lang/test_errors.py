@@ -42,6 +42,42 @@ SPEC_ERRORS = {
         'spec.cnn:1:71: error: argument `shares` is given twice\n'
         '    INPUT(2, 6, 6) -> c: CONV(2, k=3, p=1) -> CONV(2, k=3, p=1, shares=c, shares=c)\n'
         '                                                                          ^~~~~~\n'),
+    'repeat_index_named_as_a_variable': (
+        'let i = 2\nINPUT(3, 8, 8) -> [CONV(4 * (i + 1), k=1)] * 3 by i\n',
+        'spec.cnn:2:51: error: the repeat index `i` has the name of a variable (`let` or `--set`): give the index '
+        'another name, e.g. `by j`\n'
+        '    INPUT(3, 8, 8) -> [CONV(4 * (i + 1), k=1)] * 3 by i\n'
+        '                                                      ^\n'),
+    'repeat_index_named_as_a_block_parameter': (
+        'block b(c, i) {\n  [CONV(c + i, k=1)] * 2 by i\n}\nINPUT(3, 8, 8) -> b(4, 1)\n',
+        'spec.cnn:2:29: error: the repeat index `i` has the name of a parameter of block `b`: give the index another '
+        'name, e.g. `by j`\n'
+        '      [CONV(c + i, k=1)] * 2 by i\n'
+        '                                ^\n'
+        'spec.cnn:4:19: note: in the call b(4, 1)\n'
+        '    INPUT(3, 8, 8) -> b(4, 1)\n'
+        '                      ^~~~~~~\n'),
+    'repeat_index_named_as_an_outer_index': (
+        'INPUT(3, 8, 8) -> [[CONV(4, k=1)] * 2 by i] * 3 by i\n',
+        'spec.cnn:1:42: error: the repeat index `i` has the name of the index of the repeat around it (line 1): give '
+        'the index another name, e.g. `by j`\n'
+        '    INPUT(3, 8, 8) -> [[CONV(4, k=1)] * 2 by i] * 3 by i\n'
+        '                                             ^\n'),
+    'repeat_index_used_after_its_repeat': (
+        'INPUT(3, 8, 8) -> [CONV(4, k=1)] * 2 by i -> CONV(4 * i, k=1)\n',
+        'spec.cnn:1:55: error: undefined variable `i`: the repeat at line 1 names its index `i`, which only the '
+        'expressions written inside that repeat see (a block called there takes it as an argument)\n'
+        '    INPUT(3, 8, 8) -> [CONV(4, k=1)] * 2 by i -> CONV(4 * i, k=1)\n'
+        '                                                          ^\n'),
+    'repeat_index_used_in_a_block_called_there': (
+        'block b(c) {\n  CONV(c * i, k=1)\n}\nINPUT(3, 8, 8) -> [b(4)] * 2 by i\n',
+        'spec.cnn:2:12: error: undefined variable `i`: the repeat at line 4 names its index `i`, which only the '
+        'expressions written inside that repeat see (a block called there takes it as an argument)\n'
+        '      CONV(c * i, k=1)\n'
+        '               ^\n'
+        'spec.cnn:4:20: note: in the call b(4)\n'
+        '    INPUT(3, 8, 8) -> [b(4)] * 2 by i\n'
+        '                       ^~~~\n'),
     'attnpool_on_1d': (
         'INPUT(8, 16) -> ATTNPOOL\n',
         'spec.cnn:1:17: error: ATTNPOOL takes a 2-D map (C×H×W), not 8×16\n'

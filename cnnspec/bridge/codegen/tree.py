@@ -122,8 +122,8 @@ class ModelBuilder:
                 start = shape
                 passes = []
                 inner_named = {} if node.label else named  # a labelled repeat is a scope of its own
-                for _ in range(node.count):
-                    one_pass, shape = self.items(node.body, shape, inner_named)
+                for body in node.passes:
+                    one_pass, shape = self.items(body, shape, inner_named)
                     passes.append(one_pass)
                 repeat = RepeatItem(node, scope_report, passes)
                 if node.label:
