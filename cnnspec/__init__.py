@@ -38,8 +38,9 @@ def verify(net, *, device: str = "meta", batch: int = 1, seed: int = 0, **variab
     return run(net, device=device, batch=batch, seed=seed, **variables)
 
 
-def from_torch(module, input_shape) -> str:
-    """The .cnn text of a torch.nn.Module, traced with torch.fx (bridge/importer/, loaded only when used)."""
+def from_torch(module, input_shape, names: bool = False) -> str:
+    """The .cnn text of a torch.nn.Module, traced with torch.fx (bridge/importer/, loaded only when used); with
+    `names`, labelled and grouped after the module's paths, so that the lowered spec loads its state dict."""
     from .bridge.importer import from_torch as convert
 
-    return convert(module, input_shape)
+    return convert(module, input_shape, names=names)

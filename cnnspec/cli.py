@@ -69,6 +69,9 @@ def _parser() -> argparse.ArgumentParser:
                           help="the Python file and the nn.Module class in it (optional if there is only one)")
     importer.add_argument("--input", "-i", required=True, metavar="SHAPE",
                           help="the shape of one sample, without the batch: 1,28,28 or 3x224x224")
+    importer.add_argument("--names", action="store_true",
+                          help="label and group the layers after the module's paths (`layer1: [0: [conv1: CONV(…) "
+                               "…]]`), so that the lowered spec loads the module's state dict")
     importer.add_argument("-o", "--output", metavar="OUT.cnn", help="write the spec here (default: print it)")
 
     worksheet = commands.add_parser(
@@ -232,7 +235,7 @@ def _write(text: str, output: str | None) -> int:
 def _import(args) -> int:
     from .bridge.importer import import_file, parse_input_shape
 
-    return _write(import_file(args.model, parse_input_shape(args.input)), args.output)
+    return _write(import_file(args.model, parse_input_shape(args.input), names=args.names), args.output)
 
 
 def _lower(args) -> int:

@@ -89,6 +89,7 @@ class _Namer:
         self.prefix = prefix
         self.count = 0
         self.labels: dict[str, Span] = {}
+        self.positions: set[str] = set()  # the names of the unlabelled children so far (a number label may not take one)
         self.outputs: dict[str, _State] = {}  # what each label named gave, for `@label` later in the scope
         self.layers: dict[str, tuple] = {}  # each labelled layer: (its IR, its report), for `shares=` later
 
@@ -121,7 +122,14 @@ class _Namer:
         self.count += 1
         label = node.label
         if not label:
+            if str(position) in self.labels:
+                raise CnnspecError(f"this item is number {position} of its scope, which names it `{position}`, but "
+                                   f"the label `{position}` names another here", first_line(node.span))
+            self.positions.add(str(position))
             return self.prefix + str(position)
+        if label in self.positions:
+            raise CnnspecError(f"label `{label}` is the name of the unlabelled item at that position of this scope "
+                               f"already: a label names one layer", first_line(node.span))
         first = self.labels.get(label)
         self.labels.setdefault(label, node.span)
         if first is not None and first.start == node.span.start and first.source is node.span.source:

@@ -944,7 +944,10 @@ def _label_and_unit(item):
     """An `item` node's label (or None) and its unit."""
     if len(item.children) == 2:
         label, unit = item.children
-        return (str(label.children[0]) if label is not None else None), unit
+        if label is None:
+            return None, unit
+        token = label.children[0]
+        return (str(int(token)) if token.type == "INT" else str(token)), unit  # the child `1` for `01:`
     return None, item.children[0]
 
 

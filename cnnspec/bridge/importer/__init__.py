@@ -20,8 +20,10 @@ writing). torch is imported inside the functions only: `import cnnspec` never im
 
 from __future__ import annotations
 
+from ...lang.errors import CnnspecError
 from .chain import chain
 from .dataflow import dataflow
+from .names import Unmirrorable, mirror
 from .loading import checked_shape, exception_text, load_class, parse_input_shape, split_spec
 from .text import spec_text
 from .trace import Trace
@@ -29,25 +31,39 @@ from .trace import Trace
 __all__ = ["exception_text", "from_torch", "import_file", "load_class", "parse_input_shape"]
 
 
-def from_torch(module, input_shape) -> str:
-    """The `.cnn` text of `module` for one sample of `input_shape` (channels first, no batch axis)."""
+def from_torch(module, input_shape, names: bool = False) -> str:
+    """The `.cnn` text of `module` for one sample of `input_shape` (channels first, no batch axis). `names`:
+    labels and groups follow the module's paths, so that the lowered spec loads the module's state dict."""
     shape = checked_shape(input_shape, None)
-    return _import(module, shape, type(module).__name__, None)
+    return _import(module, shape, type(module).__name__, None, names)
 
 
-def import_file(spec: str, input_shape) -> str:
+def import_file(spec: str, input_shape, names: bool = False) -> str:
     """`load_class(spec)` then `from_torch`, errors reported against the Python file."""
     path, name = split_spec(spec)
     shape = checked_shape(input_shape, None)  # before the user's code runs
     module = load_class(spec)
-    return _import(module, shape, name or type(module).__name__, path)
+    return _import(module, shape, name or type(module).__name__, path, names)
 
 
-def _import(module, shape, label: str, path: str | None) -> str:
+def _import(module, shape, label: str, path: str | None, names: bool = False) -> str:
     trace = Trace(module, shape, label, path).run()
     nodes, result, notes = dataflow(trace)
     notes += _unread_notes(trace)
-    return spec_text(label, shape, notes, chain(trace, nodes, trace.input_node, result, trace.extra_outputs))
+    items = chain(trace, nodes, trace.input_node, result, trace.extra_outputs)
+    if names:
+        try:
+            named = spec_text(label, shape, notes, mirror(trace, nodes, items))
+            from ... import analyze, parse
+
+            analyze(parse(named))  # labels that clash with the numbers of unlabelled items are refused there
+            return named
+        except Unmirrorable as reason:
+            why = str(reason)
+        except CnnspecError as error:
+            why = str(error).partition("\n")[0]
+        notes.append(f"written without the module's names (its state dict does not load): {why}")
+    return spec_text(label, shape, notes, items)
 
 
 def _unread_notes(trace) -> list[str]:

@@ -4,7 +4,7 @@ DLA, HRNet) as a list of layers whose reused outputs are labelled and read again
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .trace import Trace, upstream
 
@@ -12,12 +12,14 @@ from .trace import Trace, upstream
 @dataclass(frozen=True, slots=True)
 class Layer:
     text: str
+    node: object = field(default=None, compare=False)  # the fx node that writes it (for `names`)
 
 
 @dataclass(frozen=True, slots=True)
 class Merge:
     name: str  # ADD, CONCAT, MUL
     branches: tuple[tuple, ...]
+    node: object = field(default=None, compare=False)  # the fx node of the join
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +28,7 @@ class Labelled:
 
     label: str
     items: tuple
+    group: bool = False  # a scope of its own (`layer1: [ADD {…}]`), not a labelled layer or merge (`x3: ADD {…}`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +57,9 @@ def chain(trace: Trace, nodes: dict, start, stop, unused=()) -> tuple:
         return walker.graph(start, stop)
 
 
-def _layers(flow) -> list:
+def _layers(flow, node) -> list:
     """The items of a node's layers: labelled when a later layer `shares=` its weights."""
-    layers = [Layer(text) for text in flow.items]
+    layers = [Layer(text, node) for text in flow.items]
     return [Labelled(flow.label, tuple(layers))] if flow.label else layers
 
 
@@ -144,9 +147,9 @@ class _Chain:
         for node in written:
             flow = self.nodes[node]
             if flow.merge is not None:
-                refs, layers = (), (Merge(flow.merge, tuple(reference(s, after[node]) for s in flow.inputs)),)
+                refs, layers = (), (Merge(flow.merge, tuple(reference(s, after[node]) for s in flow.inputs), node),)
             else:
-                refs, layers = reference(flow.inputs[0], after[node]), tuple(Layer(t) for t in flow.items)
+                refs, layers = reference(flow.inputs[0], after[node]), tuple(Layer(t, node) for t in flow.items)
             items += refs
             items += [Labelled(labels[node], layers)] if node in labels else layers
         if value(stop) is not final:
@@ -186,7 +189,7 @@ class _Chain:
             after = following[current]
             if len(after) == 1 and self.nodes[after[0]].merge is None:
                 current = after[0]
-                items += _layers(self.nodes[current])
+                items += _layers(self.nodes[current], current)
                 continue
             join = ipdom.get(current)
             if join is None or join not in region or self.nodes[join].merge is None:
@@ -203,6 +206,6 @@ class _Chain:
                     raise self.structure(current, join, inside)
                 seen |= inside
                 branches.append(self.walk(current, source))
-            items.append(Merge(self.nodes[join].merge, tuple(branches)))
+            items.append(Merge(self.nodes[join].merge, tuple(branches), join))
             current = join
         return tuple(items)

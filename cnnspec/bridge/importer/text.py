@@ -44,7 +44,7 @@ def _inline(item) -> str:
     if isinstance(item, Ref):
         return f"@{item.label}"
     if isinstance(item, Labelled):
-        single = len(item.items) == 1 and isinstance(item.items[0], (Layer, Merge))
+        single = len(item.items) == 1 and isinstance(item.items[0], (Layer, Merge)) and not item.group
         return f"{item.label}: " + (_inline(item.items[0]) if single else f"[{_inline_chain(item.items)}]")
     if isinstance(item, Repeat):
         by = f" by {item.index}" if item.index else ""
@@ -228,7 +228,7 @@ def _retext(items, texts: dict) -> tuple:
         if isinstance(item, Layer):
             return Layer(texts.get(item.text, item.text))
         if isinstance(item, Labelled):
-            return Labelled(item.label, _retext(item.items, texts))
+            return Labelled(item.label, _retext(item.items, texts), item.group)
         if isinstance(item, Merge):
             return Merge(item.name, tuple(_retext(b, texts) for b in item.branches))
         return item
@@ -255,7 +255,7 @@ def _render_item(item, width: int) -> list[str]:
     if len(text) <= width or isinstance(item, (Layer, Ref)):
         return [text]
     if isinstance(item, Labelled):
-        if len(item.items) == 1 and isinstance(item.items[0], Merge):
+        if len(item.items) == 1 and isinstance(item.items[0], Merge) and not item.group:
             inner = _render_item(item.items[0], width - len(item.label) - 2)
             return [f"{item.label}: {inner[0]}", *inner[1:]]
         return [f"{item.label}: ["] + ["  " + line for line in _render_chain(item.items, width - 2)] + ["]"]
