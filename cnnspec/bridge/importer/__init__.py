@@ -54,7 +54,8 @@ def _import(module, shape, label: str, path: str | None, names: bool = False) ->
     if names:
         try:
             named = spec_text(label, shape, notes, mirror(trace, nodes, items))
-            from ... import analyze, parse
+            from ...analysis.analyze import analyze
+            from ...lang.syntax import parse
 
             analyze(parse(named))  # labels that clash with the numbers of unlabelled items are refused there
             return named
