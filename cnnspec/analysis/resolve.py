@@ -367,6 +367,11 @@ class _Resolver:
         nodes = []
         for item in items:
             label, unit = _label_and_unit(item)
+            if label is not None and (not label or "." in label):
+                self.error(f"the label {item.children[0].children[0]} cannot name a module: a quoted label must be "
+                           f"non-empty and hold no `.` (which separates the names of a path)",
+                           span_of(item.children[0].children[0], scope.source))
+                label = None
             nodes.extend(self.unit(unit, label, scope))
         return tuple(nodes)
 
@@ -537,6 +542,9 @@ class _Resolver:
         args.update({key: Arg(value, span_of(name_token, scope.source)) for key, value in preset.items()})
         self.bad_arguments = False
         given, shares, shares_span = self.shares(self.arg_nodes(call_args, scope), scope)
+        if shares is not None and op.name == "input":
+            self.error(f"{name} has no weights to share", shares_span)
+            shares = None
         args.update(self.bind(op, name, given, scope))
         # A bad argument already has its message; "needs k" after "no argument kk" would say it twice.
         missing = [p for p in op.params if p.required and p.name not in args and p.name not in self.attempted]
@@ -947,6 +955,8 @@ def _label_and_unit(item):
         if label is None:
             return None, unit
         token = label.children[0]
+        if token.type == "STRING":
+            return str(token)[1:-1], unit
         return (str(int(token)) if token.type == "INT" else str(token)), unit  # the child `1` for `01:`
     return None, item.children[0]
 

@@ -83,8 +83,8 @@ def _describe_expected(expected: set[str]) -> str:
         words.append("an operator")
     if _STATEMENTS <= expected and "NAME" in expected:
         expected -= _STATEMENTS
-    if {"NAME", "LSQB"} <= expected:  # where a chain item may start (or `@name`, or a number label, which only
-        expected -= {"NAME", "LSQB", "AT", "INT"}  # the importer's names write)
+    if {"NAME", "LSQB"} <= expected:  # where a chain item may start (or `@name`, or a number or quoted label, which only
+        expected -= {"NAME", "LSQB", "AT", "INT", "STRING"}  # the importer's names write)
         words.append("a layer or `[`")
     if "INT" in expected and "FLOAT" in expected:
         expected.discard("FLOAT")

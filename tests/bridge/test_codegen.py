@@ -196,6 +196,10 @@ def test_variables_and_class_name():
 # ------------------------------------------------------------------------- small specs, same outputs
 
 SMALL = {
+    "quoted_labels": """
+        INPUT(3, 16, 16) -> trunk: ["block1-0": [CONV(8, k=3, p=1) -> BN -> RELU]
+        -> "block1-1": [ADD { "conv-a": CONV(8, k=3, p=1) -> BN | [] } -> RELU]] -> GAP -> FLATTEN -> FC(4)
+    """,
     "root_branches": """
         INPUT(3, 16, 16) -> CONV(8, k=3, p=1)
         -> ADD { CONV(8, k=3, p=1) -> BN -> RELU -> CONV(8, k=3, p=1) | [] } -> RELU

@@ -96,6 +96,20 @@ class DenseLike(nn.Module):
         return self.head(torch.flatten(nn.functional.adaptive_avg_pool2d(y, 1), 1))
 
 
+class RegNetLike(nn.Module):
+    """torchvision's RegNet names its blocks `block1-0`, which is no NAME: a quoted label."""
+
+    def __init__(self):
+        super().__init__()
+        self.trunk = nn.Sequential()
+        self.trunk.add_module("block1-0", nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4)))
+        self.trunk.add_module("block1-1", nn.Sequential(nn.Conv2d(4, 4, 3, padding=1), nn.ReLU()))
+        self.fc = nn.Linear(4, 2)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(nn.functional.adaptive_avg_pool2d(self.trunk(x), 1), 1))
+
+
 def _randomised(model):
     torch.manual_seed(0)
     with torch.no_grad():
@@ -109,8 +123,9 @@ def _randomised(model):
 
 
 @pytest.mark.parametrize("make,shape", [(ResNetLike, (3, 16, 16)), (_sequential, (3, 12, 12)),
-                                        (InceptionLike, (3, 10, 10)), (DenseLike, (3, 8, 8))],
-                         ids=["resnet", "sequential", "inception", "dense"])
+                                        (InceptionLike, (3, 10, 10)), (DenseLike, (3, 8, 8)),
+                                        (RegNetLike, (3, 6, 6))],
+                         ids=["resnet", "sequential", "inception", "dense", "regnet"])
 def test_the_lowered_spec_loads_the_state_dict_and_computes_the_same(make, shape):
     torch.manual_seed(1)
     model = make()
@@ -123,6 +138,15 @@ def test_the_lowered_spec_loads_the_state_dict_and_computes_the_same(make, shape
     x = torch.randn(2, *shape)
     with torch.no_grad():
         assert (lowered(x) - model(x)).abs().max().item() <= 1e-5
+
+
+def test_a_module_name_that_is_no_name_is_a_quoted_label():
+    assert cnnspec.from_torch(RegNetLike(), (3, 6, 6), names=True).splitlines()[1:] == [
+        "INPUT(3, 6, 6)",
+        "-> trunk: [",
+        '     "block1-0": [0: CONV(4, k=3, p=1) -> 1: BN] -> "block1-1": [0: CONV(4, k=3, p=1) -> 1: RELU]',
+        "   ] -> GAP -> FLATTEN -> fc: FC(2)",
+    ]
 
 
 def test_the_resnet_like_spec_mirrors_the_module_paths():

@@ -7,6 +7,23 @@ from cnnspec.cli import main
 
 # name: (spec text, the complete stderr of `cnnspec analyze spec.cnn`)
 SPEC_ERRORS = {
+    'quoted_label_with_a_dot': (
+        'INPUT(3, 8, 8) -> "a.b": CONV(3, k=1)\n',
+        'spec.cnn:1:19: error: the label "a.b" cannot name a module: a quoted label must be non-empty and hold no `.` '
+        '(which separates the names of a path)\n'
+        '    INPUT(3, 8, 8) -> "a.b": CONV(3, k=1)\n'
+        '                      ^~~~~\n'),
+    'empty_quoted_label': (
+        'INPUT(3, 8, 8) -> "": CONV(3, k=1)\n',
+        'spec.cnn:1:19: error: the label "" cannot name a module: a quoted label must be non-empty and hold no `.` '
+        '(which separates the names of a path)\n'
+        '    INPUT(3, 8, 8) -> "": CONV(3, k=1)\n'
+        '                      ^~\n'),
+    'input_shares': (
+        'INPUT(3, 8, 8, shares=x) -> CONV(2, k=1)\n',
+        'spec.cnn:1:23: error: INPUT has no weights to share\n'
+        '    INPUT(3, 8, 8, shares=x) -> CONV(2, k=1)\n'
+        '                          ^\n'),
     'shares_another_layer': (
         'INPUT(2, 6, 6) -> c: CONV(2, k=3, p=1) -> CONV(3, k=3, p=1, shares=c)\n',
         "spec.cnn:1:68: error: CONV(3, k=3, p=1, shares=c) cannot share the weights of `c`, CONV(2, k=3, p=1): a layer that shares another's weights is the same layer, with the same arguments\n"

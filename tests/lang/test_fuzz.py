@@ -291,14 +291,14 @@ test_random_text_and_extremes = fuzz(st.integers(0, 19).flatmap(lambda n: extrem
 
 def test_the_grammar_generator_reaches_valid_networks():
     """The grammar's texts are not all refused at once: enough of them parse and analyze to test the rules.
-    (Drawn with Python's own seeded generator, so that the count does not change with hypothesis's version; a
-    thousand of them, about a fifth of which analyze, so that a new layer kind, which shifts what is drawn, leaves
-    the counts well above the bounds.)"""
+    (Drawn with Python's own seeded generator, so that the count does not change with hypothesis's version; two
+    thousand of them, of which between a sixth and a fifth analyze (over seeds), so that a new layer kind or
+    grammar rule, which shifts what is drawn, leaves the counts above the bounds.)"""
     rng = random.Random(9)
     analyzed = []
-    for _ in range(1000):
+    for _ in range(2000):
         try:
             analyzed.append(len(cnnspec.analyze(cnnspec.parse(program(rng))).layers))
         except cnnspec.CnnspecError:
             pass
-    assert len(analyzed) >= 150 and sum(n >= 2 for n in analyzed) >= 6, analyzed
+    assert len(analyzed) >= 250 and sum(n >= 2 for n in analyzed) >= 12, analyzed

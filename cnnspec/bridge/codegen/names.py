@@ -22,8 +22,9 @@ MODULE_ATTRIBUTES = frozenset(
 
 
 def camel(name: str) -> str:
-    """The class name of a block or group: `basic_layer` → `BasicLayer`."""
-    parts = [p for p in re.split(r"_+", name) if p]
+    """The class name of a block or group: `basic_layer` → `BasicLayer`, a quoted label's `block1-0` →
+    `Block10`."""
+    parts = [p for p in re.split(r"[^A-Za-z0-9]+", name) if p]
     text = "".join(p[:1].upper() + p[1:] for p in parts) or "Block"
     return text if text[0].isalpha() else "Block" + text
 

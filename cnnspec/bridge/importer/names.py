@@ -166,8 +166,10 @@ class _Mirror:
 
     def label(self, name: str, prefix: tuple) -> str:
         where = ".".join((*prefix, name))
-        if not _LABEL.fullmatch(name) or name in _NOT_LABELS:
+        if name in _NOT_LABELS or not name or any(c in name for c in "\"'\n"):
             raise Unmirrorable(f"the module `{where}` is named `{name}`, which cannot be a label")
+        if not _LABEL.fullmatch(name):
+            return f'"{name}"'  # a quoted label (RegNet's `block1-0`)
         if not name.isdigit() and hasattr(self.probe, name):
             raise Unmirrorable(f"the module `{where}` is named `{name}`, an attribute of the lowered module")
         return name
